@@ -1,0 +1,1 @@
+"""The `payments` command line: one module per sub-command."""
