@@ -1,0 +1,125 @@
+"""Use case: record what a (verified) Stripe event means for an order's payment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import StrEnum
+
+from application.ledger import PaymentConflict, PaymentLedger
+from application.stripe_events import (
+    CHECKOUT_ASYNC_FAILED,
+    CHECKOUT_ASYNC_SUCCEEDED,
+    CHECKOUT_COMPLETED,
+    CHECKOUT_EVENTS,
+    CHECKOUT_EXPIRED,
+    PAYMENT_INTENT_FAILED,
+    CheckoutSessionObject,
+    StripeEvent,
+)
+from domain.lifecycle import FailedPaymentPolicy, FailureReason
+from domain.money import Money
+from domain.payment import Payment
+
+log = logging.getLogger(__name__)
+PAID_STATUSES = frozenset({"paid", "no_payment_required"})
+CONFLICT_RETRIES = 5
+
+
+class Outcome(StrEnum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    NO_CHANGE = "no_change"
+    IGNORED = "ignored"
+
+
+class ApplyStripeEvent:
+    """Applies an event at most once, in the same write that records it.
+
+    Duplicates, stale events after a terminal state and events about sessions
+    that are not ours change nothing; the webhook still answers 200.
+    """
+
+    def __init__(self, ledger: PaymentLedger, policy: FailedPaymentPolicy) -> None:
+        self._ledger = ledger
+        self._policy = policy
+
+    async def __call__(self, event: StripeEvent) -> Outcome:
+        return await asyncio.to_thread(self.apply, event)
+
+    def apply(self, event: StripeEvent) -> Outcome:
+        order_id = self._order_id_of(event)
+        for _ in range(CONFLICT_RETRIES):
+            payment = self._ledger.find(order_id) if order_id else None
+            if payment is None or not self._concerns(payment, event):
+                self._log(event, order_id, "ignored: not a payment of ours")
+                return Outcome.IGNORED
+            if payment.has_applied(event.id):
+                self._log(event, order_id, "duplicate delivery")
+                return Outcome.DUPLICATE
+            self._decide(payment, event)
+            if not payment.pending_events:
+                self._log(event, order_id, "no change")
+                return Outcome.NO_CHANGE
+            try:
+                self._ledger.record(payment)
+            except PaymentConflict:
+                continue
+            self._log(event, order_id, "recorded", status=payment.status.value)
+            return Outcome.RECORDED
+        raise PaymentConflict(f"order {order_id}: too many concurrent writers")
+
+    @staticmethod
+    def _order_id_of(event: StripeEvent) -> str | None:
+        if event.type in CHECKOUT_EVENTS:
+            return event.checkout_session().order_id
+        if event.type == PAYMENT_INTENT_FAILED:
+            return event.payment_intent().order_id
+        return None
+
+    @staticmethod
+    def _concerns(payment: Payment, event: StripeEvent) -> bool:
+        if event.type not in CHECKOUT_EVENTS:
+            return True
+        session = event.checkout_session()
+        if session.id == payment.checkout_session_id:
+            return True
+        if session.payment_status in PAID_STATUSES:
+            log.error(
+                "paid checkout session is not the order's recorded session",
+                extra={"orderId": payment.order_id, "sessionId": session.id, "eventId": event.id},
+            )
+        return False
+
+    def _decide(self, payment: Payment, event: StripeEvent) -> None:
+        if event.type == PAYMENT_INTENT_FAILED:
+            intent = event.payment_intent()
+            payment.decline(event.id, intent.id, intent.decline_message, self._policy)
+            return
+        session = event.checkout_session()
+        if event.type == CHECKOUT_EXPIRED:
+            payment.fail(FailureReason.EXPIRED, event.id)
+        elif event.type == CHECKOUT_ASYNC_FAILED:
+            payment.fail(FailureReason.ASYNC_FAILED, event.id)
+        elif event.type == CHECKOUT_ASYNC_SUCCEEDED or (
+            event.type == CHECKOUT_COMPLETED and session.payment_status in PAID_STATUSES
+        ):
+            payment.succeed(
+                event.id, session.payment_intent or "", session.payer_email,
+                _amount_of(session, payment),
+            )
+        elif event.type == CHECKOUT_COMPLETED:
+            payment.await_async_payment(event.id, session.payment_intent or "")
+
+    @staticmethod
+    def _log(event: StripeEvent, order_id: str | None, what: str, **extra: str) -> None:
+        log.info(
+            f"stripe event {what}",
+            extra={"eventId": event.id, "eventType": event.type, "orderId": order_id, **extra},
+        )
+
+
+def _amount_of(session: CheckoutSessionObject, payment: Payment) -> Money:
+    if session.amount_total is None:
+        return payment.amount
+    return Money(session.amount_total, (session.currency or payment.amount.currency).lower())

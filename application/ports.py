@@ -1,0 +1,93 @@
+"""The ports the use cases need, as small Protocols named by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+import msgspec
+
+from domain.money import Money
+from domain.order import OrderSnapshot
+
+
+class CheckoutRequest(msgspec.Struct, frozen=True):
+    """Everything Stripe needs to open a Checkout Session for an order."""
+
+    order: OrderSnapshot
+    customer_email: str
+    idempotency_key: str
+
+
+class CheckoutSession(msgspec.Struct, frozen=True):
+    """A Checkout Session as Stripe reports it."""
+
+    session_id: str
+    url: str
+    expires_at: datetime
+    status: str = "open"
+    payment_status: str = "unpaid"
+    payment_intent: str | None = None
+    amount_total: int | None = None
+    currency: str | None = None
+    customer_email: str | None = None
+
+
+class CheckoutGateway(Protocol):
+    """Stripe Checkout, as the service uses it."""
+
+    async def open_session(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession: ...
+
+    async def expire_session(self, session_id: str) -> str:
+        """Makes an open session unpayable; returns `expired` or `already_closed`."""
+        ...
+
+    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+        """Refunds money received; returns Stripe's refund id."""
+        ...
+
+
+class OrderDirectory(Protocol):
+    """The order service."""
+
+    async def get(self, order_id: str) -> OrderSnapshot:
+        """Raises `OrderNotFound` or `OrderServiceUnavailable`."""
+        ...
+
+    async def set_status(self, order_id: str, status: str) -> None: ...
+
+
+class InventoryLedger(Protocol):
+    """The inventory service."""
+
+    async def release(self, order_id: str, product_id: str, quantity: int) -> None:
+        """Gives reserved stock back; repeating it for the same order and product is harmless."""
+        ...
+
+
+class PaymentStatusReport(msgspec.Struct, frozen=True):
+    """What `GET /payments/status/{orderId}` answers, before HTTP formatting."""
+
+    order_id: str
+    user_id: str
+    status: str
+    amount: Money
+    session_id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    payment_intent: str | None = None
+    customer_email: str | None = None
+    user_email: str | None = None
+
+
+class PaymentStatusView(Protocol):
+    """The read model of payment statuses."""
+
+    async def get(self, order_id: str) -> PaymentStatusReport | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

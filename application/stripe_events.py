@@ -1,0 +1,110 @@
+"""The Stripe events the service acts on, decoded leniently from Stripe's JSON.
+
+Real payloads carry many more fields than these, many of them null: unknown
+fields are ignored, the fields relied on are validated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+CHECKOUT_COMPLETED = "checkout.session.completed"
+CHECKOUT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+CHECKOUT_ASYNC_FAILED = "checkout.session.async_payment_failed"
+CHECKOUT_EXPIRED = "checkout.session.expired"
+PAYMENT_INTENT_FAILED = "payment_intent.payment_failed"
+
+CHECKOUT_EVENTS = frozenset(
+    {CHECKOUT_COMPLETED, CHECKOUT_ASYNC_SUCCEEDED, CHECKOUT_ASYNC_FAILED, CHECKOUT_EXPIRED}
+)
+HANDLED_EVENTS = CHECKOUT_EVENTS | {PAYMENT_INTENT_FAILED}
+
+
+class CustomerDetails(msgspec.Struct):
+    email: str | None = None
+
+
+class CheckoutSessionObject(msgspec.Struct):
+    id: str
+    status: str | None = None
+    payment_status: str | None = None
+    payment_intent: str | None = None
+    client_reference_id: str | None = None
+    metadata: dict[str, str] | None = None
+    amount_total: int | None = None
+    currency: str | None = None
+    customer_email: str | None = None
+    customer_details: CustomerDetails | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        return (self.metadata or {}).get("orderId") or self.client_reference_id
+
+    @property
+    def payer_email(self) -> str:
+        details = self.customer_details.email if self.customer_details else None
+        return details or self.customer_email or ""
+
+
+class PaymentError(msgspec.Struct):
+    message: str | None = None
+    code: str | None = None
+    decline_code: str | None = None
+
+
+class PaymentIntentObject(msgspec.Struct):
+    id: str
+    metadata: dict[str, str] | None = None
+    last_payment_error: PaymentError | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        return (self.metadata or {}).get("orderId")
+
+    @property
+    def decline_message(self) -> str:
+        error = self.last_payment_error
+        return (error.message or error.code or "") if error else ""
+
+
+class EventData(msgspec.Struct):
+    object: dict[str, Any]
+
+
+class StripeEvent(msgspec.Struct):
+    """A Stripe event envelope; `data.object` is typed on demand by `event.checkout_session`…"""
+
+    id: str
+    type: str
+    data: EventData
+    created: int | None = None
+    livemode: bool = False
+
+    @property
+    def is_handled(self) -> bool:
+        return self.type in HANDLED_EVENTS
+
+    def checkout_session(self) -> CheckoutSessionObject:
+        return msgspec.convert(self.data.object, CheckoutSessionObject)
+
+    def payment_intent(self) -> PaymentIntentObject:
+        return msgspec.convert(self.data.object, PaymentIntentObject)
+
+
+class MalformedStripeEvent(ValueError):
+    """The (authenticated) body is not a Stripe event we can read."""
+
+
+def decode_stripe_event(body: bytes) -> StripeEvent:
+    """Decodes a verified webhook body; the typed object is validated for handled types."""
+    try:
+        event = msgspec.json.decode(body, type=StripeEvent)
+        if event.type in CHECKOUT_EVENTS:
+            event.checkout_session()
+        elif event.type == PAYMENT_INTENT_FAILED:
+            event.payment_intent()
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise MalformedStripeEvent(str(error)) from error
+    return event

@@ -1,0 +1,352 @@
+"""The Payment aggregate: one per order, the whole life of its Stripe Checkout payment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.audit_chain import GENESIS_HASH, chain_digest
+from domain.effects import (
+    CancelOrder,
+    CloseCheckout,
+    ConfirmOrder,
+    Effect,
+    RefundPayment,
+    ReleaseStock,
+)
+from domain.errors import InvalidOrder
+from domain.lifecycle import FailedPaymentPolicy, FailureReason, PaymentStatus
+from domain.money import Money
+from domain.order import OrderLine, OrderSnapshot
+
+PAYMENT_NAMESPACE = UUID("6f1c8a52-3d0e-5b7a-9c11-2f6a4b8e0d37")
+
+
+def payment_id_for(order_id: str) -> UUID:
+    """One payment per order: the id is derived, so a second one cannot be created."""
+    return uuid5(PAYMENT_NAMESPACE, order_id)
+
+
+class Payment(Aggregate):
+    """Records every fact about an order's payment; never overwrites a terminal state.
+
+    Commands validate and decide; the private `@event` methods only assign, because
+    they are replayed forever from the store.
+    """
+
+    TERMINAL: ClassVar[frozenset[PaymentStatus]] = frozenset(
+        {PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REFUNDED}
+    )
+    chain_head: str
+
+    class Event(Aggregate.Event):
+        previous_hash: str
+        chain_hash: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.chain_head = self.chain_hash
+
+    class Initiated(Event, Aggregate.Created):
+        order_id: str
+        user_id: str
+        user_email: str
+        amount: Money
+        lines: tuple[OrderLine, ...]
+        checkout_session_id: str
+        checkout_url: str
+        expires_at: datetime
+
+    class AsyncPaymentPending(Event):
+        stripe_event_id: str
+        payment_intent: str
+
+    class Succeeded(Event):
+        stripe_event_id: str
+        payment_intent: str
+        customer_email: str
+        amount_received: Money
+
+    class AttemptFailed(Event):
+        stripe_event_id: str
+        payment_intent: str
+        decline_message: str
+
+    class Failed(Event):
+        reason: str
+        stripe_event_id: str
+        decline_message: str
+
+    class RefundRequested(Event):
+        stripe_event_id: str
+        payment_intent: str
+        amount: Money
+        customer_email: str
+
+    class Refunded(Event):
+        refund_id: str
+        amount: Money
+
+    class OrderConfirmed(Event):
+        pass
+
+    class CheckoutClosed(Event):
+        outcome: str
+
+    class InventoryReleased(Event):
+        product_id: str
+        quantity: int
+
+    class OrderCancelled(Event):
+        pass
+
+    @staticmethod
+    def create_id(order_id: str) -> UUID:
+        return payment_id_for(order_id)
+
+    @classmethod
+    def initiate(
+        cls,
+        order: OrderSnapshot,
+        user_email: str,
+        checkout_session_id: str,
+        checkout_url: str,
+        expires_at: datetime,
+        at: datetime,
+    ) -> Payment:
+        """Opens the payment of a PENDING order once Stripe has given us a session."""
+        if not order.is_pending:
+            raise InvalidOrder(f"order {order.order_id} is {order.status}, not PENDING")
+        lines = order.chargeable_lines()
+        data: dict[str, Any] = {
+            "order_id": order.order_id,
+            "user_id": order.user_id,
+            "user_email": user_email,
+            "amount": order.total,
+            "lines": lines,
+            "checkout_session_id": checkout_session_id,
+            "checkout_url": checkout_url,
+            "expires_at": expires_at,
+        }
+        payment_id = payment_id_for(order.order_id)
+        topic = f"{cls.__module__}:{cls.__qualname__}"
+        digest = chain_digest(
+            GENESIS_HASH, cls.Initiated.__qualname__, payment_id, cls.INITIAL_VERSION, at,
+            {**data, "originator_topic": topic},
+        )
+        return cls._create(
+            cls.Initiated, timestamp=at, previous_hash=GENESIS_HASH, chain_hash=digest, **data
+        )
+
+    @event(Initiated)
+    def __init__(
+        self,
+        order_id: str,
+        user_id: str,
+        user_email: str,
+        amount: Money,
+        lines: tuple[OrderLine, ...],
+        checkout_session_id: str,
+        checkout_url: str,
+        expires_at: datetime,
+    ) -> None:
+        self.order_id = order_id
+        self.user_id = user_id
+        self.user_email = user_email
+        self.amount = amount
+        self.lines = lines
+        self.checkout_session_id = checkout_session_id
+        self.checkout_url = checkout_url
+        self.expires_at = expires_at
+        self.status = PaymentStatus.INITIATED
+        self.applied_stripe_events: set[str] = set()
+        self.payment_intent: str | None = None
+        self.customer_email: str | None = None
+        self.amount_received: Money | None = None
+        self.awaiting_async_payment = False
+        self.failed_attempts = 0
+        self.failure_reason: FailureReason | None = None
+        self.decline_message: str | None = None
+        self.refund_due: Money | None = None
+        self.refund_id: str | None = None
+        self.order_confirmed = False
+        self.checkout_closed = False
+        self.released_products: set[str] = set()
+        self.order_cancelled = False
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Chains every new event to the previous one (see `domain.audit_chain`)."""
+        timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
+        digest = chain_digest(
+            self.chain_head, event_class.__qualname__, self.id, self.version + 1, timestamp, kwargs
+        )
+        super().trigger_event(
+            event_class,
+            timestamp=timestamp,
+            previous_hash=self.chain_head,
+            chain_hash=digest,
+            **kwargs,
+        )
+
+    # -- state the rest of the system asks about ------------------------------
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is PaymentStatus.INITIATED
+
+    def has_applied(self, stripe_event_id: str) -> bool:
+        return stripe_event_id in self.applied_stripe_events
+
+    # -- what Stripe told us ---------------------------------------------------
+
+    def succeed(
+        self, stripe_event_id: str, payment_intent: str, customer_email: str, amount: Money
+    ) -> None:
+        """Money arrived. After a failure it belongs to a cancelled order: refund it."""
+        if self.has_applied(stripe_event_id):
+            return
+        if self.status is PaymentStatus.INITIATED:
+            self._succeeded(stripe_event_id, payment_intent, customer_email, amount)
+        elif self.status is PaymentStatus.FAILED and self.refund_due is None:
+            self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
+
+    def await_async_payment(self, stripe_event_id: str, payment_intent: str) -> None:
+        """Checkout completed with a delayed method: the result comes later."""
+        if self.status is PaymentStatus.INITIATED and not self.has_applied(stripe_event_id):
+            self._async_payment_pending(stripe_event_id, payment_intent)
+
+    def decline(
+        self,
+        stripe_event_id: str,
+        payment_intent: str,
+        decline_message: str,
+        policy: FailedPaymentPolicy,
+    ) -> None:
+        """A card was declined; the session stays open at Stripe unless we close it."""
+        if self.status is not PaymentStatus.INITIATED or self.has_applied(stripe_event_id):
+            return
+        if policy is FailedPaymentPolicy.RETRY:
+            self._attempt_failed(stripe_event_id, payment_intent, decline_message)
+        else:
+            self._failed(FailureReason.PAYMENT_FAILED.value, stripe_event_id, decline_message)
+
+    def fail(self, reason: FailureReason, stripe_event_id: str, decline_message: str = "") -> None:
+        """The session expired or the delayed payment failed: the payment is over."""
+        if self.status is PaymentStatus.INITIATED and not self.has_applied(stripe_event_id):
+            self._failed(reason.value, stripe_event_id, decline_message)
+
+    @event(Succeeded)
+    def _succeeded(
+        self, stripe_event_id: str, payment_intent: str, customer_email: str, amount_received: Money
+    ) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.status = PaymentStatus.SUCCESS
+        self.payment_intent = payment_intent
+        self.customer_email = customer_email
+        self.amount_received = amount_received
+
+    @event(AsyncPaymentPending)
+    def _async_payment_pending(self, stripe_event_id: str, payment_intent: str) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.awaiting_async_payment = True
+        self.payment_intent = payment_intent
+
+    @event(AttemptFailed)
+    def _attempt_failed(
+        self, stripe_event_id: str, payment_intent: str, decline_message: str
+    ) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.failed_attempts += 1
+        self.payment_intent = payment_intent
+        self.decline_message = decline_message
+
+    @event(Failed)
+    def _failed(self, reason: str, stripe_event_id: str, decline_message: str) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.status = PaymentStatus.FAILED
+        self.failure_reason = FailureReason(reason)
+        self.decline_message = decline_message or None
+
+    @event(RefundRequested)
+    def _refund_requested(
+        self, stripe_event_id: str, payment_intent: str, amount: Money, customer_email: str
+    ) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.payment_intent = payment_intent
+        self.customer_email = customer_email
+        self.amount_received = amount
+        self.refund_due = amount
+
+    # -- what we did about it --------------------------------------------------
+
+    def pending_effects(self) -> list[Effect]:
+        """The calls the outside world is still owed, in the order they must happen."""
+        effects: list[Effect] = []
+        if self.status is PaymentStatus.SUCCESS and not self.order_confirmed:
+            effects.append(ConfirmOrder(self.order_id))
+        if self.failure_reason is not None:
+            effects.extend(self._cancellation_effects())
+        if self.refund_due is not None and self.refund_id is None and self.payment_intent:
+            effects.append(RefundPayment(self.order_id, self.payment_intent, self.refund_due))
+        return effects
+
+    def _cancellation_effects(self) -> list[Effect]:
+        if self.failure_reason is FailureReason.PAYMENT_FAILED and not self.checkout_closed:
+            return [CloseCheckout(self.order_id, self.checkout_session_id)]
+        releases: list[Effect] = [
+            ReleaseStock(self.order_id, line.product_id, line.quantity)
+            for line in self.lines
+            if line.product_id not in self.released_products
+        ]
+        if releases:
+            return releases
+        return [] if self.order_cancelled else [CancelOrder(self.order_id)]
+
+    def record_order_confirmed(self) -> None:
+        if self.status is PaymentStatus.SUCCESS and not self.order_confirmed:
+            self._order_confirmed()
+
+    def record_checkout_closed(self, outcome: str) -> None:
+        if self.failure_reason is not None and not self.checkout_closed:
+            self._checkout_closed(outcome)
+
+    def record_inventory_released(self, product_id: str) -> None:
+        line = next((line for line in self.lines if line.product_id == product_id), None)
+        if line is None or self.failure_reason is None or product_id in self.released_products:
+            return
+        self._inventory_released(product_id, line.quantity)
+
+    def record_order_cancelled(self) -> None:
+        if self.failure_reason is not None and not self.order_cancelled:
+            self._order_cancelled()
+
+    def record_refunded(self, refund_id: str) -> None:
+        if self.refund_due is not None and self.refund_id is None:
+            self._refunded(refund_id, self.refund_due)
+
+    @event(OrderConfirmed)
+    def _order_confirmed(self) -> None:
+        self.order_confirmed = True
+
+    @event(CheckoutClosed)
+    def _checkout_closed(self, outcome: str) -> None:
+        self.checkout_closed = True
+
+    @event(InventoryReleased)
+    def _inventory_released(self, product_id: str, quantity: int) -> None:
+        self.released_products.add(product_id)
+
+    @event(OrderCancelled)
+    def _order_cancelled(self) -> None:
+        self.order_cancelled = True
+
+    @event(Refunded)
+    def _refunded(self, refund_id: str, amount: Money) -> None:
+        self.refund_id = refund_id
+        self.status = PaymentStatus.REFUNDED

@@ -1,0 +1,122 @@
+"""In-memory stand-ins for the ports, for unit and application tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from application.errors import CheckoutUnavailable, OrderNotFound, OrderServiceUnavailable
+from application.ports import CheckoutRequest, CheckoutSession, PaymentStatusReport
+from domain.money import Money
+from domain.order import OrderLine, OrderSnapshot
+
+
+def an_order(
+    order_id: str = "ord_1",
+    user_id: str = "user_1",
+    status: str = "PENDING",
+    lines: tuple[OrderLine, ...] | None = None,
+    currency: str = "usd",
+) -> OrderSnapshot:
+    lines = lines or (
+        OrderLine("prod_a", "Keyboard", 2, Money(9999, currency)),
+        OrderLine("prod_b", "Cable", 1, Money(500, currency)),
+    )
+    total = sum(line.subtotal.minor for line in lines)
+    return OrderSnapshot(order_id, user_id, status, lines, Money(total, currency))
+
+
+@dataclass
+class FixedClock:
+    current: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class FakeOrderDirectory:
+    orders: dict[str, OrderSnapshot] = field(default_factory=dict)
+    statuses_set: list[tuple[str, str]] = field(default_factory=list)
+    down: bool = False
+
+    def add(self, order: OrderSnapshot) -> OrderSnapshot:
+        self.orders[order.order_id] = order
+        return order
+
+    async def get(self, order_id: str) -> OrderSnapshot:
+        if self.down:
+            raise OrderServiceUnavailable("order service down")
+        try:
+            return self.orders[order_id]
+        except KeyError:
+            raise OrderNotFound(order_id) from None
+
+    async def set_status(self, order_id: str, status: str) -> None:
+        if self.down:
+            raise OrderServiceUnavailable("order service down")
+        self.statuses_set.append((order_id, status))
+
+
+@dataclass
+class FakeInventoryLedger:
+    releases: list[tuple[str, str, int]] = field(default_factory=list)
+
+    async def release(self, order_id: str, product_id: str, quantity: int) -> None:
+        self.releases.append((order_id, product_id, quantity))
+
+
+@dataclass
+class FakeCheckoutGateway:
+    """Behaves like Stripe's idempotency: one session per idempotency key."""
+
+    clock: FixedClock = field(default_factory=FixedClock)
+    sessions: dict[str, CheckoutSession] = field(default_factory=dict)
+    by_key: dict[str, str] = field(default_factory=dict)
+    expired: list[str] = field(default_factory=list)
+    refunds: list[tuple[str, Money, str]] = field(default_factory=list)
+    down: bool = False
+    calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def open_session(self, request: CheckoutRequest) -> CheckoutSession:
+        if self.down:
+            raise CheckoutUnavailable("stripe down", request_id="req_fake")
+        with self._lock:
+            self.calls += 1
+            if request.idempotency_key in self.by_key:
+                return self.sessions[self.by_key[request.idempotency_key]]
+            session_id = f"cs_test_{len(self.sessions) + 1}"
+            session = CheckoutSession(
+                session_id=session_id,
+                url=f"https://checkout.example/{session_id}",
+                expires_at=self.clock.now() + timedelta(minutes=30),
+                amount_total=request.order.total.minor,
+                currency=request.order.total.currency,
+            )
+            self.sessions[session_id] = session
+            self.by_key[request.idempotency_key] = session_id
+            return session
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession:
+        return self.sessions[session_id]
+
+    async def expire_session(self, session_id: str) -> str:
+        self.expired.append(session_id)
+        return "expired"
+
+    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+        self.refunds.append((payment_intent, amount, idempotency_key))
+        return f"re_{len(self.refunds)}"
+
+
+@dataclass
+class InMemoryStatusView:
+    reports: dict[str, PaymentStatusReport] = field(default_factory=dict)
+
+    async def get(self, order_id: str) -> PaymentStatusReport | None:
+        return self.reports.get(order_id)

@@ -1,0 +1,100 @@
+"""Stripe event payloads shaped like Stripe's, and signatures made as Stripe makes them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+def event_id() -> str:
+    return f"evt_test_{next(_ids):06d}"
+
+
+def checkout_event(
+    event_type: str,
+    order_id: str,
+    session_id: str,
+    payment_status: str = "paid",
+    amount_total: int = 20498,
+    currency: str = "usd",
+    payment_intent: str | None = "pi_test_1",
+    evt_id: str | None = None,
+) -> dict[str, Any]:
+    status = {"checkout.session.expired": "expired"}.get(event_type, "complete")
+    return {
+        "id": evt_id or event_id(),
+        "object": "event",
+        "api_version": "2025-09-30.clover",
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {
+            "object": {
+                "id": session_id,
+                "object": "checkout.session",
+                "amount_total": amount_total,
+                "currency": currency,
+                "client_reference_id": order_id,
+                "customer_details": {"email": "buyer@example.com", "name": None},
+                "customer_email": None,
+                "metadata": {"orderId": order_id},
+                "mode": "payment",
+                "payment_intent": payment_intent,
+                "payment_status": payment_status,
+                "status": status,
+                "url": None,
+                "discounts": [],
+                "total_details": None,
+            }
+        },
+    }
+
+
+def payment_failed_event(
+    order_id: str, payment_intent: str = "pi_test_1", evt_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": evt_id or event_id(),
+        "object": "event",
+        "api_version": "2025-09-30.clover",
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "payment_intent.payment_failed",
+        "data": {
+            "object": {
+                "id": payment_intent,
+                "object": "payment_intent",
+                "amount": 20498,
+                "currency": "usd",
+                "status": "requires_payment_method",
+                "metadata": {"orderId": order_id},
+                "last_payment_error": {
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "message": "Your card was declined.",
+                    "type": "card_error",
+                },
+            }
+        },
+    }
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, indent=2).encode()
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The `Stripe-Signature` header value Stripe would send for `body`."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
