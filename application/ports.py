@@ -7,6 +7,7 @@ from typing import Protocol
 
 import msgspec
 
+from application.stripe_events import StripeEvent
 from domain.money import Money
 from domain.order import OrderSnapshot
 
@@ -46,6 +47,10 @@ class CheckoutGateway(Protocol):
 
     async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
         """Refunds money received; returns Stripe's refund id."""
+        ...
+
+    async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        """Stripe events since `since` whose webhook delivery has not succeeded."""
         ...
 
 

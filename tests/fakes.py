@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from application.errors import CheckoutUnavailable, OrderNotFound, OrderServiceUnavailable
 from application.ports import CheckoutRequest, CheckoutSession, PaymentStatusReport
+from application.stripe_events import StripeEvent
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
 
@@ -79,6 +80,7 @@ class FakeCheckoutGateway:
     by_key: dict[str, str] = field(default_factory=dict)
     expired: list[str] = field(default_factory=list)
     refunds: list[tuple[str, Money, str]] = field(default_factory=list)
+    undelivered: list[StripeEvent] = field(default_factory=list)
     down: bool = False
     calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,6 +114,9 @@ class FakeCheckoutGateway:
     async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
         self.refunds.append((payment_intent, amount, idempotency_key))
         return f"re_{len(self.refunds)}"
+
+    async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        return list(self.undelivered)
 
 
 @dataclass

@@ -13,6 +13,12 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "interfaces.cli.serve",
+    "interfaces.cli.worker",
+    "interfaces.cli.dev",
+    "interfaces.cli.projections",
+    "interfaces.cli.audit",
+    "interfaces.cli.reconcile",
     "interfaces.cli.sandbox",
 )
 
@@ -21,7 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="payments", description="Payment service")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue  # a command whose module is not part of this build
+        module.register(subparsers)
     return parser
 
 
