@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from application.apply_stripe_event import Outcome
+from application.stripe_events import decode_stripe_event
+from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
+from tests.application.conftest import BUYER
+from tests.stripe_payloads import checkout_event, encode, payment_failed_event
+
+
+def event(payload):
+    return decode_stripe_event(encode(payload))
+
+
+@pytest.fixture
+async def session_id(world):
+    return (await world.create_session()(BUYER, "ord_1")).session_id
+
+
+def completed(session_id, **kw):
+    return event(checkout_event("checkout.session.completed", "ord_1", session_id, **kw))
+
+
+async def test_paid_completion_is_recorded_once(world, session_id):
+    paid = completed(session_id)
+    assert await world.apply()(paid) is Outcome.RECORDED
+    assert await world.apply()(paid) is Outcome.DUPLICATE
+    payment = world.ledger.find("ord_1")
+    assert payment.status is PaymentStatus.SUCCESS
+    assert payment.version == 2
+    assert payment.customer_email == "buyer@example.com"
+
+
+async def test_expired_after_completed_changes_nothing(world, session_id):
+    await world.apply()(completed(session_id))
+    late = event(checkout_event("checkout.session.expired", "ord_1", session_id))
+    assert await world.apply()(late) is Outcome.NO_CHANGE
+    assert world.ledger.find("ord_1").status is PaymentStatus.SUCCESS
+
+
+async def test_completed_after_expired_requests_a_refund(world, session_id):
+    await world.apply()(event(checkout_event("checkout.session.expired", "ord_1", session_id)))
+    assert await world.apply()(completed(session_id)) is Outcome.RECORDED
+    payment = world.ledger.find("ord_1")
+    assert payment.status is PaymentStatus.FAILED
+    assert payment.refund_due == payment.amount
+
+
+async def test_unpaid_completion_waits_then_async_result_decides(world, session_id):
+    await world.apply()(completed(session_id, payment_status="unpaid"))
+    assert world.ledger.find("ord_1").status is PaymentStatus.INITIATED
+    failed = event(checkout_event("checkout.session.async_payment_failed", "ord_1", session_id))
+    await world.apply()(failed)
+    assert world.ledger.find("ord_1").status is PaymentStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"),
+    [(FailedPaymentPolicy.CANCEL, PaymentStatus.FAILED), (FailedPaymentPolicy.RETRY, PaymentStatus.INITIATED)],
+)
+async def test_declined_card_follows_the_policy(world, session_id, policy, status):
+    await world.apply(policy)(event(payment_failed_event("ord_1")))
+    payment = world.ledger.find("ord_1")
+    assert payment.status is status
+    assert payment.decline_message == "Your card was declined."
+
+
+async def test_events_that_are_not_ours_are_ignored_and_record_nothing(world, session_id):
+    strangers = [
+        checkout_event("checkout.session.completed", "ord_unknown", "cs_other"),
+        checkout_event("checkout.session.completed", "ord_1", "cs_not_the_orders_session"),
+        {**checkout_event("checkout.session.completed", "ord_1", session_id), "type": "invoice.paid"},
+        payment_failed_event("ord_unknown"),
+    ]
+    for payload in strangers:
+        assert await world.apply()(event(payload)) is Outcome.IGNORED
+    assert world.ledger.find("ord_1").version == 1
+
+
+async def test_amount_received_is_what_stripe_reports(world, session_id):
+    await world.apply()(completed(session_id, amount_total=20498, currency="usd"))
+    assert world.ledger.find("ord_1").amount_received.minor == 20498

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from application.errors import (
+    CheckoutUnavailable,
+    OrderNotFound,
+    OrderNotPayable,
+    OrderServiceUnavailable,
+    PaymentAlreadyCompleted,
+)
+from domain.errors import InvalidOrder
+from domain.lifecycle import FailureReason
+from domain.money import Money
+from tests.application.conftest import BUYER, STRANGER
+from tests.fakes import an_order
+
+
+async def test_opens_a_session_and_records_the_payment(world):
+    link = await world.create_session()(BUYER, "ord_1")
+    assert link.session_id == "cs_test_1"
+    payment = world.ledger.find("ord_1")
+    assert payment.checkout_session_id == "cs_test_1"
+    assert payment.amount == Money(20498, "usd")
+    assert payment.user_email == "buyer@example.com"
+    assert payment.expires_at == world.clock.now().replace(minute=30)
+
+
+async def test_a_second_call_returns_the_same_session_without_calling_stripe(world):
+    first = await world.create_session()(BUYER, "ord_1")
+    second = await world.create_session()(BUYER, "ord_1")
+    assert first == second
+    assert world.stripe.calls == 1
+
+
+async def test_someone_elses_order_is_not_found(world):
+    with pytest.raises(OrderNotFound):
+        await world.create_session()(STRANGER, "ord_1")
+    with pytest.raises(OrderNotFound):
+        await world.create_session()(BUYER, "no_such_order")
+    assert world.stripe.calls == 0
+
+
+@pytest.mark.parametrize("status", ["CONFIRMED", "CANCELLED", "SHIPPED"])
+async def test_only_pending_orders_are_payable(world, status):
+    world.orders.add(an_order("ord_2", "user_1", status=status))
+    with pytest.raises(OrderNotPayable, match=f"with status: {status}"):
+        await world.create_session()(BUYER, "ord_2")
+
+
+async def test_a_paid_order_cannot_be_paid_again(world):
+    await world.create_session()(BUYER, "ord_1")
+    payment = world.ledger.find("ord_1")
+    payment.succeed("evt_1", "pi_1", "b@example.com", payment.amount)
+    world.ledger.record(payment)
+    with pytest.raises(PaymentAlreadyCompleted):
+        await world.create_session()(BUYER, "ord_1")
+
+
+async def test_a_failed_payment_is_not_reopened(world):
+    await world.create_session()(BUYER, "ord_1")
+    payment = world.ledger.find("ord_1")
+    payment.fail(FailureReason.EXPIRED, "evt_1")
+    world.ledger.record(payment)
+    with pytest.raises(OrderNotPayable):
+        await world.create_session()(BUYER, "ord_1")
+    assert world.stripe.calls == 1
+
+
+async def test_stripe_or_order_service_down_records_nothing(world):
+    world.stripe.down = True
+    with pytest.raises(CheckoutUnavailable):
+        await world.create_session()(BUYER, "ord_1")
+    world.stripe.down = False
+    world.orders.down = True
+    with pytest.raises(OrderServiceUnavailable):
+        await world.create_session()(BUYER, "ord_1")
+    assert world.ledger.find("ord_1") is None
+
+
+async def test_an_order_whose_lines_do_not_add_up_is_never_charged(world):
+    order = an_order("ord_3", "user_1")
+    world.orders.add(type(order)("ord_3", "user_1", "PENDING", order.lines, Money(1, "usd")))
+    with pytest.raises(InvalidOrder):
+        await world.create_session()(BUYER, "ord_3")
+    assert world.ledger.find("ord_3") is None
+
+
+def test_twenty_concurrent_creates_end_with_one_payment_and_one_session(world):
+    barrier = threading.Barrier(20)
+    links, errors = [], []
+
+    def create() -> None:
+        barrier.wait()
+        try:
+            links.append(asyncio.run(world.create_session()(BUYER, "ord_1")))
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=create) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert {link.session_id for link in links} == {"cs_test_1"}
+    assert len(world.stripe.sessions) == 1
+    assert world.ledger.find("ord_1").version == 1
+    assert world.stripe.expired == []
+
+
+def test_a_racing_create_that_got_its_own_session_expires_it(world):
+    """Creates straddling an idempotency-key boundary get different sessions: the loser's
+    session is expired at Stripe so it can never be paid."""
+    keys = iter(range(100))
+    original = world.stripe.open_session
+
+    async def fresh_key_each_time(request):
+        return await original(type(request)(request.order, request.customer_email, f"k{next(keys)}"))
+
+    world.stripe.open_session = fresh_key_each_time
+    barrier = threading.Barrier(5)
+    links = []
+
+    def create() -> None:
+        barrier.wait()
+        links.append(asyncio.run(world.create_session()(BUYER, "ord_1")))
+
+    threads = [threading.Thread(target=create) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = world.ledger.find("ord_1").checkout_session_id
+    assert {link.session_id for link in links} == {winner}
+    assert sorted(world.stripe.expired) == sorted(s for s in world.stripe.sessions if s != winner)
