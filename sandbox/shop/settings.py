@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEV_JWT_SECRET = "dev-jwt-secret-change-me"  # noqa: S105 - a local dev default, never production
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105 - a local dev default, never production
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,109 @@
+"""Fault injection on the internal endpoints: errors for a while, broken bodies, slow answers."""
+
+import time
+from decimal import Decimal, InvalidOperation
+
+import httpx
+import pytest
+
+from tests.fixtures.shop import HEADPHONES, RunningShop
+
+
+def _get(shop: RunningShop, order_id: str) -> httpx.Response:
+    return shop.http.get(f"/internal/orders/{order_id}", headers=shop.internal_headers())
+
+
+def _confirm(shop: RunningShop, order_id: str, timeout: float = 10.0) -> httpx.Response:
+    return shop.http.patch(
+        f"/internal/orders/{order_id}/status", json={"status": "CONFIRMED"},
+        headers=shop.internal_headers(), timeout=timeout,
+    )  # fmt: skip
+
+
+def test_a_timed_fault_answers_errors_then_the_shop_recovers(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault("order_status", status=500, seconds=1)
+
+    failed = _confirm(shop, order["_id"])
+    deadline = time.monotonic() + 10
+    while (recovered := _confirm(shop, order["_id"])).status_code != 200:
+        assert time.monotonic() < deadline, "the fault never expired"
+        time.sleep(0.1)
+
+    assert failed.status_code == 500
+    assert shop.order(order["_id"])["status"] == "CONFIRMED"
+    assert recovered.json()["order"]["status"] == "CONFIRMED"
+    statuses = {c["status"] for c in shop.calls(order["_id"], route="order_status")}
+    assert statuses == {500, 200}
+    assert shop.effects(order["_id"])["confirmed"] == 1
+
+
+def test_a_fault_only_hits_its_route_and_can_be_cleared(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault("order_status", mode="down")
+
+    assert _get(shop, order["_id"]).status_code == 200
+    assert _confirm(shop, order["_id"]).status_code == 503
+    shop.clear_faults()
+    assert _confirm(shop, order["_id"]).status_code == 200
+
+
+def test_a_counted_fault_fails_only_that_many_calls(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault(status=502, times=2)
+
+    statuses = [_get(shop, order["_id"]).status_code for _ in range(3)]
+
+    assert statuses == [502, 502, 200]
+
+
+def test_an_applied_fault_does_the_work_but_loses_the_answer(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault("order_status", status=500, apply=True, times=1)
+
+    assert _confirm(shop, order["_id"]).status_code == 500
+    assert shop.order(order["_id"])["status"] == "CONFIRMED"
+
+
+@pytest.mark.parametrize("variant", ["price", "quantity", "missing", "type", "json"])
+def test_malformed_answers_are_200s_a_careful_client_must_refuse(
+    shop: RunningShop, variant: str
+) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault("order_get", mode="malformed", variant=variant)
+
+    response = _get(shop, order["_id"])
+
+    assert response.status_code == 200
+    if variant == "json":
+        with pytest.raises(ValueError):
+            response.json()
+        return
+    body = response.json()["order"]
+    if variant == "type":
+        assert isinstance(body, list)
+    elif variant == "price":
+        with pytest.raises(InvalidOperation):
+            Decimal(body["items"][0]["price"])
+    elif variant == "quantity":
+        assert body["items"][0]["quantity"] < 0
+    else:
+        assert "totalAmount" not in body
+
+
+def test_a_delayed_answer_times_the_client_out_but_the_work_is_done(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+    shop.set_fault("order_status", mode="delay", seconds=3)
+
+    with pytest.raises(httpx.ReadTimeout):
+        _confirm(shop, order["_id"], timeout=0.3)
+
+    assert shop.order(order["_id"])["status"] == "CONFIRMED"
+    shop.clear_faults()
+    assert _confirm(shop, order["_id"]).status_code == 200
+    assert shop.effects(order["_id"])["confirmed"] == 1
+
+
+def test_bad_fault_specs_are_refused(shop: RunningShop) -> None:
+    for spec in ({"route": "everything"}, {"mode": "explode"}, {"colour": "red"}):
+        assert shop.http.post("/_shop/faults", json=spec).status_code == 400, spec
