@@ -27,7 +27,12 @@ def test_creating_an_order_reserves_its_stock(shop: RunningShop) -> None:
 
     response = shop.http.post(
         "/orders",
-        json={"items": [{"productId": HEADPHONES, "quantity": 2}, {"productId": KEYBOARD, "quantity": 1}]},
+        json={
+            "items": [
+                {"productId": HEADPHONES, "quantity": 2},
+                {"productId": KEYBOARD, "quantity": 1},
+            ]
+        },
         headers={"Authorization": f"Bearer {token}"},
     )
 
@@ -50,7 +55,12 @@ def test_short_stock_refuses_the_whole_order_and_reserves_nothing(shop: RunningS
 
     response = shop.http.post(
         "/orders",
-        json={"items": [{"productId": HEADPHONES, "quantity": 1}, {"productId": LIMITED_PRINT, "quantity": 3}]},
+        json={
+            "items": [
+                {"productId": HEADPHONES, "quantity": 1},
+                {"productId": LIMITED_PRINT, "quantity": 3},
+            ]
+        },
         headers={"Authorization": f"Bearer {token}"},
     )
 
