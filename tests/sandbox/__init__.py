@@ -1,0 +1,1 @@
+"""The Stripe sandbox's own tests, against the real subprocess over HTTP."""
