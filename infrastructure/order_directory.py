@@ -1,0 +1,73 @@
+"""`OrderDirectory` over the order service's internal HTTP endpoints."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from application.errors import OrderNotFound, OrderServiceUnavailable
+from domain.order import OrderSnapshot
+from infrastructure.internal_http import call, internal_client, rejected
+from infrastructure.order_wire import GarbledReply, check_status_reply, order_snapshot
+
+log = logging.getLogger(__name__)
+
+
+class HttpOrderDirectory:
+    """Reads orders (major units → `Money` once, here) and moves them to CONFIRMED/CANCELLED."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        internal_token: str | None = None,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        self._client = internal_client(base_url, internal_token, timeout_seconds)
+
+    async def get(self, order_id: str) -> OrderSnapshot:
+        extra = {"orderId": order_id}
+        response = await call(
+            self._client,
+            "GET",
+            _order_path(order_id),
+            unavailable=OrderServiceUnavailable,
+            log_extra=extra,
+        )
+        if response.status_code == 404:
+            raise OrderNotFound(order_id)
+        if response.status_code >= 400:
+            raise rejected(response, extra)
+        try:
+            return order_snapshot(response.content, order_id)
+        except GarbledReply as error:
+            log.warning("order service sent a garbled order: %s", error, extra=extra)
+            raise OrderServiceUnavailable(f"garbled answer for order {order_id}") from error
+
+    async def set_status(self, order_id: str, status: str) -> None:
+        """Repeating it is harmless (the order service answers 200 again)."""
+        extra = {"orderId": order_id, "status": status}
+        response = await call(
+            self._client,
+            "PATCH",
+            f"{_order_path(order_id)}/status",
+            unavailable=OrderServiceUnavailable,
+            log_extra=extra,
+            json={"status": status},
+        )
+        if response.status_code >= 400:
+            raise rejected(response, extra)
+        try:
+            check_status_reply(response.content, order_id, status)
+        except GarbledReply as error:
+            # We cannot tell whether the change happened; asking again is safe.
+            log.warning("order service sent a garbled status reply: %s", error, extra=extra)
+            raise OrderServiceUnavailable(f"garbled status reply for {order_id}") from error
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _order_path(order_id: str) -> str:
+    # Escaped, so an id like "../x" can never reach another route of the order service.
+    return f"/internal/orders/{quote(order_id, safe='')}"

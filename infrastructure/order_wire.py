@@ -1,0 +1,106 @@
+"""The order and inventory services' JSON, as msgspec Structs, converted to the domain once.
+
+Prices arrive in major units (199.98); they become `Money` in minor units here
+and nowhere else. Anything that does not fit these shapes is a garbled answer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, TypeVar
+
+import msgspec
+
+from domain.errors import InvalidAmount
+from domain.money import Money
+from domain.order import OrderLine, OrderSnapshot
+
+DEFAULT_CURRENCY = "usd"
+
+T = TypeVar("T")
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class GarbledReply(ValueError):
+    """A 2xx answer whose body is not what the contract promises."""
+
+
+class WireItem(msgspec.Struct, rename="camel"):
+    product_id: NonEmpty
+    quantity: Annotated[int, msgspec.Meta(ge=0)]
+    price: Annotated[Decimal, msgspec.Meta(ge=0)]
+    name: str | None = None
+
+
+class WireOrder(msgspec.Struct, rename="camel"):
+    id: NonEmpty = msgspec.field(name="_id")
+    user_id: NonEmpty = msgspec.field(name="userId")
+    status: NonEmpty = msgspec.field(name="status")
+    items: list[WireItem] = msgspec.field(name="items")
+    total_amount: Annotated[Decimal, msgspec.Meta(ge=0)] = msgspec.field(name="totalAmount")
+    currency: str | None = None
+
+
+class OrderEnvelope(msgspec.Struct):
+    order: WireOrder
+
+
+class WireStatus(msgspec.Struct):
+    id: str = msgspec.field(name="_id")
+    status: str
+
+
+class StatusEnvelope(msgspec.Struct):
+    order: WireStatus
+
+
+class WireRelease(msgspec.Struct, rename="camel"):
+    order_id: str
+    product_id: str
+    released: Annotated[int, msgspec.Meta(ge=0)]
+
+
+def _decode(body: bytes, shape: type[T]) -> T:
+    try:
+        return msgspec.json.decode(body, type=shape)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise GarbledReply(str(error)) from error
+
+
+def order_snapshot(body: bytes, order_id: str) -> OrderSnapshot:
+    """Decodes `GET /internal/orders/{id}`; the answer must be about the order asked for."""
+    order = _decode(body, OrderEnvelope).order
+    if order.id != order_id:
+        raise GarbledReply(f"asked for order {order_id}, got {order.id}")
+    currency = order.currency or DEFAULT_CURRENCY
+    try:
+        lines = tuple(
+            OrderLine(
+                product_id=item.product_id,
+                name=item.name or item.product_id,
+                quantity=item.quantity,
+                unit_price=Money.from_major(item.price, currency),
+            )
+            for item in order.items
+        )
+        total = Money.from_major(order.total_amount, currency)
+    except InvalidAmount as error:
+        raise GarbledReply(str(error)) from error
+    return OrderSnapshot(order.id, order.user_id, order.status, lines, total)
+
+
+def check_status_reply(body: bytes, order_id: str, status: str) -> None:
+    """`PATCH …/status` answers with the order; it must now have the status asked for."""
+    if not body.strip():
+        return
+    order = _decode(body, StatusEnvelope).order
+    if (order.id, order.status) != (order_id, status):
+        raise GarbledReply(f"status change answered {order.id} {order.status}")
+
+
+def check_release_reply(body: bytes, order_id: str, product_id: str) -> None:
+    """`POST /internal/inventory/release` answers with what it released for that item."""
+    release = _decode(body, WireRelease)
+    if (release.order_id, release.product_id) != (order_id, product_id):
+        raise GarbledReply(f"release answered {release.order_id} {release.product_id}")

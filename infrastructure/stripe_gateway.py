@@ -1,0 +1,199 @@
+"""`CheckoutGateway` over Stripe's API with the official SDK (async, over httpx)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import stripe
+
+from application.errors import CheckoutUnavailable
+from application.ports import CheckoutRequest, CheckoutSession, Clock
+from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
+from domain.money import Money
+from infrastructure.stripe_checkout_params import session_attempt
+
+log = logging.getLogger(__name__)
+
+MIN_EXPIRES_MINUTES = 30
+MAX_EXPIRES_MINUTES = 1440
+EVENTS_PAGE_SIZE = 100
+
+
+class _CustomerDetails(msgspec.Struct):
+    email: str | None = None
+
+
+class _SessionWire(msgspec.Struct):
+    """The fields of Stripe's `checkout.session` object the service reads."""
+
+    id: str
+    expires_at: int
+    url: str | None = None
+    status: str | None = None
+    payment_status: str | None = None
+    payment_intent: str | dict[str, Any] | None = None
+    amount_total: int | None = None
+    currency: str | None = None
+    customer_email: str | None = None
+    customer_details: _CustomerDetails | None = None
+
+
+class StripeCheckoutGateway:
+    """Stripe Checkout for the payment service; every Stripe failure is a `CheckoutUnavailable`.
+
+    Session creates carry an idempotency key derived from the order (ADR 0008).
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        frontend_url: str,
+        expires_minutes: int = 30,
+        clock: Clock,
+        max_network_retries: int = 2,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        if not MIN_EXPIRES_MINUTES <= expires_minutes <= MAX_EXPIRES_MINUTES:
+            raise ValueError(
+                f"expires_minutes must be {MIN_EXPIRES_MINUTES} to {MAX_EXPIRES_MINUTES}, "
+                f"got {expires_minutes}"
+            )
+        self._http = stripe.HTTPXClient(timeout=timeout_seconds)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base.rstrip("/")} if api_base else None,
+            http_client=self._http,
+            max_network_retries=max_network_retries,
+        )
+        self._frontend_url = frontend_url
+        self._expires_minutes = expires_minutes
+        self._clock = clock
+
+    async def open_session(self, request: CheckoutRequest) -> CheckoutSession:
+        # Builds (and checks the amounts of) the request before anything reaches Stripe.
+        attempt = session_attempt(
+            request, self._frontend_url, self._expires_minutes, self._clock.now()
+        )
+        order_id = request.order.order_id
+        with _stripe_call("create checkout session", {"orderId": order_id}):
+            session = await self._client.v1.checkout.sessions.create_async(
+                params=attempt.params,  # type: ignore[arg-type]
+                options={"idempotency_key": attempt.idempotency_key},
+            )
+        opened = _checkout_session(session)
+        log.info(
+            "stripe checkout session created",
+            extra={"orderId": order_id, "sessionId": opened.session_id},
+        )
+        return opened
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession:
+        with _stripe_call("retrieve checkout session", {"sessionId": session_id}):
+            session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
+        return _checkout_session(session)
+
+    async def expire_session(self, session_id: str) -> str:
+        extra = {"sessionId": session_id}
+        try:
+            with _stripe_call("expire checkout session", extra):
+                await self._client.v1.checkout.sessions.expire_async(session_id)
+        except CheckoutUnavailable as error:
+            if not isinstance(error.__cause__, stripe.InvalidRequestError):
+                raise
+            # Stripe expires only open sessions; a 400 may mean it is already complete or
+            # expired, which is what the caller wanted to know. Re-read rather than parse text.
+            current = await self.retrieve_session(session_id)
+            if current.status == "open":
+                raise
+            log.info("checkout session already closed", extra={**extra, "status": current.status})
+            return "already_closed"
+        return "expired"
+
+    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+        """The caller's key is used as is: a refund must never happen twice (ADR 0008)."""
+        extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
+        with _stripe_call("refund", extra):
+            refund = await self._client.v1.refunds.create_async(
+                params={"payment_intent": payment_intent, "amount": amount.minor},
+                options={"idempotency_key": idempotency_key},
+            )
+        log.info("stripe refund created", extra={**extra, "refundId": refund.id})
+        return str(refund.id)
+
+    async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        params: dict[str, Any] = {
+            "delivery_success": False,
+            "created": {"gte": int(since.timestamp())},
+            "limit": EVENTS_PAGE_SIZE,
+        }
+        events: list[StripeEvent] = []
+        with _stripe_call("list undelivered events", {"since": since.isoformat()}):
+            page = await self._client.v1.events.list_async(params=params)  # type: ignore[arg-type]
+            async for event in page.auto_paging_iter():
+                decoded = _stripe_event(event)
+                if decoded is not None and decoded.is_handled:
+                    events.append(decoded)
+        return events
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def _stripe_call(operation: str, extra: dict[str, str]) -> Iterator[None]:
+    """Turns any Stripe failure into `CheckoutUnavailable`; its details stay in the log."""
+    try:
+        yield
+    except stripe.StripeError as error:
+        log.warning(
+            "stripe call failed: %s",
+            operation,
+            extra={
+                **extra,
+                "stripeRequestId": error.request_id,
+                "stripeError": type(error).__name__,
+                "stripeCode": error.code,
+                "httpStatus": error.http_status,
+            },
+        )
+        raise CheckoutUnavailable(f"Stripe: {operation} failed", error.request_id) from error
+
+
+def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:
+    try:
+        wire = msgspec.convert(session.to_dict(), _SessionWire)
+    except msgspec.ValidationError as error:
+        log.warning("stripe sent an unreadable checkout session: %s", error)
+        raise CheckoutUnavailable("Stripe: unreadable checkout session") from error
+    intent = wire.payment_intent
+    details_email = wire.customer_details.email if wire.customer_details else None
+    return CheckoutSession(
+        session_id=wire.id,
+        url=wire.url or "",
+        expires_at=datetime.fromtimestamp(wire.expires_at, UTC),
+        status=wire.status or "open",
+        payment_status=wire.payment_status or "unpaid",
+        payment_intent=str(intent["id"]) if isinstance(intent, dict) else intent,
+        amount_total=wire.amount_total,
+        currency=wire.currency,
+        customer_email=wire.customer_email or details_email,
+    )
+
+
+def _stripe_event(event: stripe.Event) -> StripeEvent | None:
+    """Back to Stripe's JSON, then through the same decoder the webhook uses."""
+    try:
+        return decode_stripe_event(json.dumps(event.to_dict(for_json=True)).encode())
+    except MalformedStripeEvent as error:
+        log.warning(
+            "skipping an unreadable stripe event: %s", error, extra={"eventId": event.id}
+        )
+        return None
