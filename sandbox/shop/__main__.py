@@ -83,7 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(build_shop(settings))
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     _announce(settings, f"http://{host}:{sock.getsockname()[1]}")
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in {"info", "debug"})
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level in {"info", "debug"},
+        # A delayed (fault-injected) answer must not hold up a stop for long.
+        timeout_graceful_shutdown=1,
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -1,5 +1,6 @@
 """Fault injection on the internal endpoints: errors for a while, broken bodies, slow answers."""
 
+import json
 import time
 from decimal import Decimal, InvalidOperation
 
@@ -65,38 +66,32 @@ def test_an_applied_fault_does_the_work_but_loses_the_answer(shop: RunningShop) 
     assert shop.order(order["_id"])["status"] == "CONFIRMED"
 
 
-@pytest.mark.parametrize("variant", ["price", "quantity", "missing", "type", "json"])
-def test_malformed_answers_are_200s_a_careful_client_must_refuse(
-    shop: RunningShop, variant: str
-) -> None:
+def test_malformed_answers_are_200s_a_careful_client_must_refuse(shop: RunningShop) -> None:
     order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
-    shop.set_fault("order_get", mode="malformed", variant=variant)
+    bodies = {}
+    for variant in ("price", "quantity", "missing", "type", "json"):
+        shop.set_fault("order_get", mode="malformed", variant=variant)
+        response = _get(shop, order["_id"])
+        shop.clear_faults()
+        assert response.status_code == 200, variant
+        bodies[variant] = response.content
 
-    response = _get(shop, order["_id"])
-
-    assert response.status_code == 200
-    if variant == "json":
-        with pytest.raises(ValueError):
-            response.json()
-        return
-    body = response.json()["order"]
-    if variant == "type":
-        assert isinstance(body, list)
-    elif variant == "price":
-        with pytest.raises(InvalidOperation):
-            Decimal(body["items"][0]["price"])
-    elif variant == "quantity":
-        assert body["items"][0]["quantity"] < 0
-    else:
-        assert "totalAmount" not in body
+    with pytest.raises(ValueError):
+        json.loads(bodies["json"])
+    with pytest.raises(InvalidOperation):
+        Decimal(json.loads(bodies["price"])["order"]["items"][0]["price"])
+    assert json.loads(bodies["quantity"])["order"]["items"][0]["quantity"] < 0
+    assert "totalAmount" not in json.loads(bodies["missing"])["order"]
+    assert isinstance(json.loads(bodies["type"])["order"], list)
+    assert _get(shop, order["_id"]).json() == {"order": order}
 
 
 def test_a_delayed_answer_times_the_client_out_but_the_work_is_done(shop: RunningShop) -> None:
     order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
-    shop.set_fault("order_status", mode="delay", seconds=3)
+    shop.set_fault("order_status", mode="delay", seconds=1.5)
 
     with pytest.raises(httpx.ReadTimeout):
-        _confirm(shop, order["_id"], timeout=0.3)
+        _confirm(shop, order["_id"], timeout=0.2)
 
     assert shop.order(order["_id"])["status"] == "CONFIRMED"
     shop.clear_faults()

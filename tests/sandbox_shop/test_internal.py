@@ -2,45 +2,57 @@
 
 from typing import Any
 
-import pytest
+import httpx
 
 from tests.fixtures.shop import HEADPHONES, KEYBOARD, RunningShop, ShopFactory
 
 
-def _release(shop: RunningShop, order: dict[str, Any], key: str, product: str = HEADPHONES,
-             quantity: int = 2) -> Any:  # fmt: skip
+def _release(
+    shop: RunningShop,
+    order: dict[str, Any],
+    key: str,
+    quantity: int = 2,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     return shop.http.post(
         "/internal/inventory/release",
-        json={"productId": product, "quantity": quantity, "orderId": order["_id"]},
-        headers={**shop.internal_headers(), "Idempotency-Key": key},
+        json={"productId": HEADPHONES, "quantity": quantity, "orderId": order["_id"]},
+        headers={
+            **(shop.internal_headers() if headers is None else headers),
+            "Idempotency-Key": key,
+        },
     )
 
 
-def _set_status(shop: RunningShop, order_id: str, status: str) -> Any:
+def _set_status(shop: RunningShop, order_id: str, status: str) -> httpx.Response:
     return shop.http.patch(
         f"/internal/orders/{order_id}/status", json={"status": status},
         headers=shop.internal_headers(),
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {},
-        {"X-Internal-Service": "someone-else"},
-        {"X-Internal-Service": "payment-service"},
-        {"X-Internal-Service": "payment-service", "Authorization": "Bearer wrong"},
-    ],
-)
-def test_internal_calls_need_the_header_and_the_token(
-    shop: RunningShop, headers: dict[str, str]
-) -> None:
-    order = shop.create_order(shop.login(), [(HEADPHONES, 1)])
+FORBIDDEN_HEADERS = [
+    {},
+    {"X-Internal-Service": "someone-else"},
+    {"X-Internal-Service": "payment-service"},
+    {"X-Internal-Service": "payment-service", "Authorization": "Bearer wrong"},
+]
 
-    response = shop.http.get(f"/internal/orders/{order['_id']}", headers=headers)
 
-    assert response.status_code == 403
-    assert response.json() == {"error": "Forbidden"}
+def test_internal_calls_need_the_header_and_the_token(shop: RunningShop) -> None:
+    order = shop.create_order(shop.login(), [(HEADPHONES, 2)])
+    path = f"/internal/orders/{order['_id']}"
+
+    for headers in FORBIDDEN_HEADERS:
+        for response in (
+            shop.http.get(path, headers=headers),
+            shop.http.patch(f"{path}/status", json={"status": "CANCELLED"}, headers=headers),
+            _release(shop, order, "k", headers=headers),
+        ):
+            assert response.status_code == 403, (headers, response.request.url)
+            assert response.json() == {"error": "Forbidden"}
+    assert shop.order(order["_id"])["status"] == "PENDING"
+    assert shop.stock(HEADPHONES) == 98
 
 
 def test_without_a_token_configured_the_header_is_enough(shop_factory: ShopFactory) -> None:
