@@ -14,7 +14,12 @@ import stripe
 
 from application.errors import CheckoutUnavailable
 from application.ports import CheckoutRequest, CheckoutSession, Clock
-from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
+from application.stripe_events import (
+    HANDLED_EVENTS,
+    MalformedStripeEvent,
+    StripeEvent,
+    decode_stripe_event,
+)
 from domain.money import Money
 from infrastructure.stripe_checkout_params import session_attempt
 
@@ -131,6 +136,7 @@ class StripeCheckoutGateway:
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         params: dict[str, Any] = {
             "delivery_success": False,
+            "types": sorted(HANDLED_EVENTS),
             "created": {"gte": int(since.timestamp())},
             "limit": EVENTS_PAGE_SIZE,
         }

@@ -1,0 +1,251 @@
+"""StripeCheckoutGateway against the running Stripe sandbox, over HTTP, through the real SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from application.errors import CheckoutUnavailable
+from application.ports import CheckoutRequest
+from domain.errors import InvalidOrder
+from domain.money import Money
+from domain.order import OrderSnapshot
+from infrastructure.stripe_gateway import StripeCheckoutGateway
+from tests.fakes import FixedClock, an_order
+from tests.fixtures.shop import free_port
+from tests.fixtures.stripe_sandbox import RunningStripeSandbox, StripeSandboxOptions
+
+FRONTEND = "http://shop.test"
+_orders = iter(range(1, 10_000))
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStripeSandbox]:
+    """One sandbox for the module (each test uses its own orders); delivery off, no endpoint."""
+    log = tmp_path_factory.mktemp("gateway") / "sandbox.log"
+    running = RunningStripeSandbox(StripeSandboxOptions(deliver=False), Path(log)).start()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def gateway(sandbox: RunningStripeSandbox, clock: FixedClock) -> AsyncIterator[
+    StripeCheckoutGateway
+]:
+    sandbox.clear_faults()
+    gateway = StripeCheckoutGateway(
+        sandbox.api_key, api_base=sandbox.url, frontend_url=FRONTEND, clock=clock,
+        max_network_retries=0,
+    )  # fmt: skip
+    yield gateway
+    await gateway.aclose()
+
+
+def new_request(email: str = "buyer@example.com") -> CheckoutRequest:
+    order = an_order(f"ord_gw_{next(_orders)}_{datetime.now(UTC).timestamp():.0f}")
+    return CheckoutRequest(order, email, f"checkout:{order.order_id}")
+
+
+def stripe_get(sandbox: RunningStripeSandbox, path: str) -> dict[str, Any]:
+    """Reads the sandbox's Stripe API directly, as a second opinion on what the gateway sent."""
+    response = sandbox.http.get(path, headers={"Authorization": f"Bearer {sandbox.api_key}"})
+    response.raise_for_status()
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def pay_on_hosted_page(session_url: str, card: str = "4242 4242 4242 4242") -> httpx.Response:
+    """Submits the hosted page's card form, as the customer's browser would."""
+    page = httpx.get(session_url)
+    assert page.status_code == 200 and "card_number" in page.text
+    return httpx.post(session_url, data={"card_number": card, "email": "buyer@example.com"})
+
+
+async def test_a_session_carries_the_order_to_stripe(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    request = new_request()
+
+    session = await gateway.open_session(request)
+
+    assert session.session_id.startswith("cs_test_") and session.url.startswith(sandbox.url)
+    assert (session.amount_total, session.currency) == (20498, "usd")
+    stored = stripe_get(sandbox, f"/v1/checkout/sessions/{session.session_id}")
+    order_id = request.order.order_id
+    assert stored["client_reference_id"] == order_id
+    assert stored["metadata"] == {"orderId": order_id, "userId": "user_1"}
+    assert stored["mode"] == "payment"
+    assert stored["success_url"].startswith(f"{FRONTEND}/orders/{order_id}?payment=success")
+    assert stored["cancel_url"] == f"{FRONTEND}/orders/{order_id}?payment=cancelled"
+    assert session.expires_at >= datetime.now(UTC) + timedelta(minutes=30)
+
+
+async def test_asking_again_for_the_same_order_gives_the_same_session(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    request = new_request()
+
+    first = await gateway.open_session(request)
+    again = await gateway.open_session(request)
+
+    assert again.session_id == first.session_id
+
+
+async def test_concurrent_creates_for_one_order_make_one_session(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    request = new_request()
+
+    sessions = await asyncio.gather(*(gateway.open_session(request) for _ in range(4)))
+
+    assert len({s.session_id for s in sessions}) == 1
+
+
+async def test_an_order_whose_lines_miss_the_total_is_refused_before_stripe_is_called(
+    sandbox: RunningStripeSandbox, clock: FixedClock
+) -> None:
+    order = an_order("ord_gw_tampered")
+    tampered = OrderSnapshot(order.order_id, order.user_id, "PENDING", order.lines,
+                             Money(order.total.minor + 100, "usd"))  # fmt: skip
+    # Nothing listens here: reaching Stripe would be a CheckoutUnavailable, not InvalidOrder.
+    unreachable = StripeCheckoutGateway(
+        "sk_test_x", api_base=f"http://127.0.0.1:{free_port()}", frontend_url=FRONTEND,
+        clock=clock, max_network_retries=0,
+    )  # fmt: skip
+
+    with pytest.raises(InvalidOrder):
+        await unreachable.open_session(CheckoutRequest(tampered, "", "checkout:ord_gw_tampered"))
+
+    await unreachable.aclose()
+    listed = stripe_get(sandbox, "/v1/checkout/sessions?limit=100")["data"]
+    assert all(s["client_reference_id"] != "ord_gw_tampered" for s in listed)
+
+
+async def test_stripe_down_is_checkout_unavailable(clock: FixedClock) -> None:
+    gateway = StripeCheckoutGateway(
+        "sk_test_x", api_base=f"http://127.0.0.1:{free_port()}", frontend_url=FRONTEND,
+        clock=clock, max_network_retries=1, timeout_seconds=2.0,
+    )  # fmt: skip
+
+    with pytest.raises(CheckoutUnavailable):
+        await gateway.open_session(new_request())
+    with pytest.raises(CheckoutUnavailable):
+        await gateway.retrieve_session("cs_test_x")
+
+    await gateway.aclose()
+
+
+async def test_a_refused_call_is_checkout_unavailable_and_logs_stripes_request_id(
+    sandbox: RunningStripeSandbox, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = StripeCheckoutGateway(
+        "sk_live_not_a_sandbox_key", api_base=sandbox.url, frontend_url=FRONTEND, clock=clock,
+        max_network_retries=0,
+    )  # fmt: skip
+    request = new_request()
+
+    with caplog.at_level(logging.WARNING), pytest.raises(CheckoutUnavailable) as failure:
+        await gateway.open_session(request)
+
+    await gateway.aclose()
+    assert failure.value.request_id is not None and failure.value.request_id.startswith("req_")
+    logged = [r for r in caplog.records if getattr(r, "stripeRequestId", None)]
+    assert logged and logged[0].orderId == request.order.order_id  # type: ignore[attr-defined]
+    assert logged[0].stripeRequestId == failure.value.request_id  # type: ignore[attr-defined]
+    assert all("sk_live_not_a_sandbox_key" not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_failed_create_does_not_poison_later_attempts(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox, clock: FixedClock
+) -> None:
+    request = new_request()
+    sandbox.arm_fault("checkout.sessions.create", status=500)
+
+    with pytest.raises(CheckoutUnavailable):
+        await gateway.open_session(request)
+    # Stripe replays the saved 500 for the same key, so right away it still fails...
+    with pytest.raises(CheckoutUnavailable):
+        await gateway.open_session(request)
+    clock.advance(minutes=5)
+    # ...but the next time bucket has a key of its own.
+    session = await gateway.open_session(request)
+
+    assert session.status == "open"
+
+
+async def test_a_paid_session_is_reported_paid_and_can_be_refunded_once(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    request = new_request()
+    session = await gateway.open_session(request)
+
+    paid = pay_on_hosted_page(session.url)
+    seen = await gateway.retrieve_session(session.session_id)
+    assert paid.status_code == 303
+    assert (seen.status, seen.payment_status) == ("complete", "paid")
+    assert seen.payment_intent is not None and seen.payment_intent.startswith("pi_")
+
+    key = f"refund:{request.order.order_id}"
+    refund = await gateway.refund(seen.payment_intent, request.order.total, key)
+    again = await gateway.refund(seen.payment_intent, request.order.total, key)
+
+    assert refund.startswith("re_") and again == refund
+
+
+async def test_expiring_an_open_session_then_again_is_expired_then_already_closed(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    session = await gateway.open_session(new_request())
+
+    assert await gateway.expire_session(session.session_id) == "expired"
+    assert await gateway.expire_session(session.session_id) == "already_closed"
+    assert (await gateway.retrieve_session(session.session_id)).status == "expired"
+    assert pay_on_hosted_page_status(session.url) != 303
+
+
+def pay_on_hosted_page_status(session_url: str) -> int:
+    return httpx.post(session_url, data={"card_number": "4242424242424242"}).status_code
+
+
+async def test_a_paid_session_cannot_be_expired_and_says_so(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    session = await gateway.open_session(new_request())
+    pay_on_hosted_page(session.url)
+
+    assert await gateway.expire_session(session.session_id) == "already_closed"
+
+
+async def test_an_unknown_session_is_checkout_unavailable(gateway: StripeCheckoutGateway) -> None:
+    with pytest.raises(CheckoutUnavailable):
+        await gateway.expire_session("cs_test_nope")
+
+
+async def test_undelivered_events_are_listed_for_reconciliation(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    request = new_request()
+    session = await gateway.open_session(request)
+    pay_on_hosted_page(session.url)
+
+    events = await gateway.undelivered_events(since)
+
+    ours = [e for e in events if e.type == "checkout.session.completed"
+            and e.checkout_session().id == session.session_id]  # fmt: skip
+    assert len(ours) == 1
+    assert ours[0].checkout_session().order_id == request.order.order_id
+    assert ours[0].checkout_session().payment_status == "paid"
+    assert all(e.is_handled for e in events)
