@@ -1,0 +1,1 @@
+"""`payments dev`: the whole system on one machine, as supervised child processes."""
