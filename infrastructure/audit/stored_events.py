@@ -1,0 +1,84 @@
+"""Reads every stored payment event in notification order, one page at a time.
+
+Constant memory whatever the size of the store: only one page of notifications
+is held at once. Events the mapper cannot decode are still yielded (with the
+error), because an auditor must hear about them rather than have them skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import TopicError
+
+from application.ledger import PaymentLedger
+
+PAGE_SIZE = 500
+PAYMENT_TOPIC_PREFIX = "domain.payment:"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaymentEvent:
+    """One notification of the store, decoded if it could be."""
+
+    notification_id: int
+    payment_id: UUID
+    version: int
+    topic: str
+    event: DomainEventProtocol[UUID] | None
+    error: str = ""
+
+    @property
+    def state(self) -> dict[str, object]:
+        return vars(self.event) if self.event is not None else {}
+
+
+def stored_payment_events(
+    ledger: PaymentLedger, start: int = 1, stop: int | None = None, page_size: int = PAGE_SIZE
+) -> Iterator[StoredPaymentEvent]:
+    """Yields payment events from notification `start` up to `stop` (inclusive)."""
+    position = start
+    while True:
+        page = ledger.recorder.select_notifications(position, page_size, stop=stop)
+        if not page:
+            return
+        for notification in page:
+            if notification.topic.startswith(PAYMENT_TOPIC_PREFIX):
+                yield _decoded(ledger, notification)
+        position = page[-1].id + 1
+
+
+def _decoded(ledger: PaymentLedger, notification: Notification) -> StoredPaymentEvent:
+    payment_id = notification.originator_id
+    if not isinstance(payment_id, UUID):
+        payment_id = UUID(str(payment_id))
+    event: DomainEventProtocol[UUID] | None = None
+    error = ""
+    try:
+        event = ledger.mapper.to_domain_event(notification)
+    except (TopicError, ValueError, KeyError, TypeError) as failure:
+        # MapperDeserialisationError is a ValueError; a tampered topic is a TopicError.
+        error = f"{type(failure).__name__}: {failure}"
+    return StoredPaymentEvent(
+        notification_id=notification.id,
+        payment_id=payment_id,
+        version=notification.originator_version,
+        topic=notification.topic,
+        event=event,
+        error=error,
+    )
+
+
+def order_id_of(ledger: PaymentLedger, payment_id: UUID) -> str:
+    """The order of a payment, read from its first event; `?` if that cannot be read."""
+    for stored in ledger.recorder.select_events(payment_id, lte=1, limit=1):
+        try:
+            first = ledger.mapper.to_domain_event(stored)
+        except (TopicError, ValueError, KeyError, TypeError):
+            return "?"
+        return str(vars(first).get("order_id", "?"))
+    return "?"

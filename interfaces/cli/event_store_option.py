@@ -1,0 +1,50 @@
+"""Opens the event store the audit commands read: `--store` or `EVENT_STORE_URL`.
+
+Auditors run these commands on machines that hold no Stripe or JWT secrets, so
+only the store's URL is read here, not the service's full settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from application.ledger import PaymentLedger
+from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, event_store_env
+
+
+class StoreUnavailable(Exception):
+    """The event store named cannot be opened (or would be created empty)."""
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="event store URL (default: EVENT_STORE_URL, else sqlite:///var/payments.db)",
+    )
+
+
+def open_ledger(args: argparse.Namespace) -> PaymentLedger:
+    url = args.store or os.environ.get("EVENT_STORE_URL") or DEFAULT_EVENT_STORE_URL
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # Opening a missing SQLite file would create an empty store that "verifies".
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if path != ":memory:" and not Path(unquote(path)).is_file():
+            raise StoreUnavailable(f"no event store at {redacted(url)}")
+    try:
+        return PaymentLedger(event_store_env(url))
+    except Exception as error:  # any driver error means "cannot open"
+        raise StoreUnavailable(f"cannot open event store {redacted(url)}: {error}") from error
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,147 @@
+"""`verify_store` passes an untouched store and names the first tampered payment and version."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.ledger import PaymentLedger
+from domain.payment import payment_id_for
+from infrastructure.audit.chain_report import BreakKind
+from infrastructure.audit.verification import verify_store
+from tests.infrastructure.payment_histories import expired, paid
+from tests.infrastructure.store_tampering import StoreTamperer
+
+
+@pytest.fixture
+def tamperer(store_url: str) -> StoreTamperer:
+    return StoreTamperer(store_url)
+
+
+@pytest.fixture
+def three_payments(ledger: PaymentLedger) -> PaymentLedger:
+    paid(ledger, "ord_a")
+    expired(ledger, "ord_b")
+    paid(ledger, "ord_c")
+    return ledger
+
+
+def test_an_untouched_store_verifies(three_payments: PaymentLedger) -> None:
+    report, _ = verify_store(three_payments)
+    assert report.ok
+    assert (report.events, report.payments) == (11, 3)
+    assert report.sentence().startswith("chain intact: 11 events of 3 payments")
+
+
+def test_an_empty_store_verifies(ledger: PaymentLedger) -> None:
+    report, _ = verify_store(ledger)
+    assert report.ok and report.events == 0
+
+
+def test_a_changed_amount_is_named_by_order_and_version(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    payment_id = payment_id_for("ord_b")
+    state = tamperer.state(payment_id, 1)
+    assert b'"minor":20498' in state
+    tamperer.set_state(payment_id, 1, state.replace(b'"minor":20498', b'"minor":98', 1))
+
+    report, _ = verify_store(three_payments)
+
+    assert not report.ok
+    first = report.first_break
+    assert first is not None
+    assert (first.order_id, first.payment_id, first.version) == (
+        "ord_b", str(payment_id), 1,
+    )
+    assert first.kind is BreakKind.ALTERED
+    assert "order ord_b" in report.sentence() and "version 1" in report.sentence()
+
+
+def test_a_changed_later_event_is_named(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    payment_id = payment_id_for("ord_a")
+    state = tamperer.state(payment_id, 2)
+    tamperer.set_state(payment_id, 2, state.replace(b"pi_ord_a", b"pi_attacker"))
+
+    report, _ = verify_store(three_payments)
+
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_a", 2)
+
+
+def test_unreadable_json_is_reported_not_raised(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    tamperer.set_state(payment_id_for("ord_c"), 2, b"{not json")
+    report, _ = verify_store(three_payments)
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_c", 2)
+    assert report.first_break.kind is BreakKind.ALTERED
+
+
+def test_a_deleted_event_is_named(three_payments: PaymentLedger, tamperer: StoreTamperer) -> None:
+    tamperer.delete(payment_id_for("ord_b"), 3)
+
+    report, _ = verify_store(three_payments)
+
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_b", 3)
+    assert report.first_break.kind is BreakKind.MISSING
+
+
+def test_a_deleted_first_event_is_named(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    tamperer.delete(payment_id_for("ord_a"), 1)
+    report, _ = verify_store(three_payments)
+    assert report.first_break is not None
+    assert (report.first_break.payment_id, report.first_break.version) == (
+        str(payment_id_for("ord_a")), 1,
+    )
+
+
+def test_two_renumbered_events_are_caught(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    tamperer.swap_versions(payment_id_for("ord_b"), 2, 3)
+    report, _ = verify_store(three_payments)
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_b", 2)
+
+
+def test_two_events_with_swapped_contents_are_caught(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    tamperer.swap_contents(payment_id_for("ord_b"), 3, 4)
+    report, _ = verify_store(three_payments)
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_b", 3)
+
+
+def test_every_broken_payment_is_counted_but_the_first_is_named(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    tamperer.delete(payment_id_for("ord_c"), 2)
+    tamperer.delete(payment_id_for("ord_a"), 3)
+    tamperer.delete(payment_id_for("ord_a"), 2)  # ord_a is now cut short: undetectable alone
+    tamperer.delete(payment_id_for("ord_b"), 2)
+
+    report, _ = verify_store(three_payments)
+
+    assert report.broken_payments == 2
+    assert [b.order_id for b in report.breaks] == ["ord_b", "ord_c"]
+
+
+def test_a_consistent_rewrite_passes_without_a_checkpoint(
+    three_payments: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    """The reason checkpoints exist: recomputed hashes fool a plain walk."""
+    from domain.money import Money
+
+    tamperer.rewrite_consistently(
+        three_payments, payment_id_for("ord_a"), amount=Money(100, "usd")
+    )
+    assert three_payments.find("ord_a").amount == Money(100, "usd")  # type: ignore[union-attr]
+    report, _ = verify_store(three_payments)
+    assert report.ok
