@@ -1,0 +1,49 @@
+"""A job the worker repeats at a fixed interval (e.g. issue 7's reconciliation sweep)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicTask:
+    """Runs `action` every `interval` seconds until stopped; a failing run is logged, not fatal.
+
+    Starts and stops like the app's other background workers, so `payments serve`
+    and `payments worker` can both carry it.
+    """
+
+    def __init__(self, name: str, interval: float, action: Callable[[], Awaitable[object]]) -> None:
+        if interval <= 0:
+            raise ValueError(f"periodic task {name} needs a positive interval, got {interval}")
+        self.name = name
+        self.interval = interval
+        self._action = action
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self._repeat(), name=f"periodic:{self.name}")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _repeat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self._action()
+            except Exception as error:
+                log.exception(
+                    "periodic task failed; next run as scheduled",
+                    extra={"task": self.name, "error": f"{type(error).__name__}: {error}"},
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.interval)

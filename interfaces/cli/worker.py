@@ -1,0 +1,73 @@
+"""`payments worker`: the order/inventory/Stripe effect processor and periodic tasks, no HTTP.
+
+For deployments with several API replicas: run workers beside them. Any number
+may run on one PostgreSQL store; one is active and the others stand by (ADR 0012).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infrastructure.periodic_task import PeriodicTask
+    from infrastructure.settings import Settings
+    from interfaces.composition import BackgroundWorker, Services
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "worker", help="drive order, inventory and Stripe effects from the event log (no HTTP)"
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `payments --help` needs neither the adapters nor their clients.
+    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
+    from interfaces.composition import build_services  # noqa: PLC0415
+    from interfaces.structured_logs import configure_logging  # noqa: PLC0415
+
+    try:
+        settings = Settings.from_environment(env_file=args.env_file)
+    except SettingsError as error:
+        print(f"payments worker: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    workers = [*services.workers, *periodic_tasks(settings, services)]
+    asyncio.run(run_until_signalled(workers, services))
+    return 0
+
+
+def periodic_tasks(settings: Settings, services: Services) -> list[PeriodicTask]:
+    """Jobs repeated while the worker runs; issue 7's reconciliation sweep is added here."""
+    return []
+
+
+async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Services) -> None:
+    """Starts the workers, waits for SIGTERM or SIGINT, then stops them in reverse order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    started: list[BackgroundWorker] = []
+    try:
+        for worker in workers:
+            await worker.start()
+            started.append(worker)
+        await stop.wait()
+    finally:
+        for worker in reversed(started):
+            await worker.stop()
+        for close in services.closers:
+            await close()
+        services.ledger.close()
