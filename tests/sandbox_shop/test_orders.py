@@ -1,6 +1,11 @@
 """The shop's order service as a customer sees it: reservation, validation, ownership."""
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import jwt
 
 from tests.fixtures.shop import (
     HEADPHONES,
@@ -115,3 +120,34 @@ def test_admin_orders_can_be_in_any_currency_with_any_total(shop: RunningShop) -
     assert order["currency"] == "jpy"
     assert order["totalAmount"] == 2999
     assert shop.order(order["_id"]) == order
+
+
+def test_concurrent_orders_never_oversell(shop: RunningShop) -> None:
+    token = shop.login()
+    body = {"items": [{"productId": LIMITED_PRINT, "quantity": 1}]}
+
+    def place(_: int) -> int:
+        with httpx.Client(base_url=shop.url, timeout=10) as client:
+            response = client.post(
+                "/orders", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(place, range(8)))
+
+    assert statuses == [201, 201] + [400] * 6
+    assert shop.stock(LIMITED_PRINT) == 0
+
+
+def test_an_expired_token_is_refused(shop: RunningShop) -> None:
+    expired = jwt.encode(
+        {"userId": USER_IDS["testuser@example.com"], "exp": int(time.time()) - 60},
+        shop.jwt_secret,
+        algorithm="HS256",
+    )
+
+    response = shop.http.get("/orders", headers={"Authorization": f"Bearer {expired}"})
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "Invalid token"}
