@@ -10,7 +10,7 @@ from domain.money import Money
 from domain.payment import Payment
 from tests.fakes import an_order
 
-START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # before the wall clock stamps later events
 
 
 def opened(ledger: PaymentLedger, order_id: str, at: datetime = START) -> Payment:

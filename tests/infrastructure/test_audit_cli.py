@@ -1,0 +1,116 @@
+"""`payments audit …` run as a process, as an auditor runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from application.ledger import PaymentLedger
+from domain.payment import payment_id_for
+from tests.infrastructure.payment_histories import expired, paid
+from tests.infrastructure.store_tampering import StoreTamperer
+
+PAYMENTS = str(Path(sys.executable).with_name("payments"))
+
+
+def payments(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PAYMENTS, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def history(ledger: PaymentLedger) -> PaymentLedger:
+    paid(ledger, "ord_a")
+    expired(ledger, "ord_b")
+    return ledger
+
+
+def test_verify_passes_on_an_untouched_store(history: PaymentLedger, store_url: str) -> None:
+    result = payments("audit", "verify", "--store", store_url)
+    assert result.returncode == 0, result.stderr
+    assert "chain intact: 8 events of 2 payments" in result.stdout
+
+
+def test_verify_names_the_altered_payment_and_version(
+    history: PaymentLedger, store_url: str
+) -> None:
+    tamperer = StoreTamperer(store_url)
+    payment_id = payment_id_for("ord_b")
+    tamperer.set_state(payment_id, 1, tamperer.state(payment_id, 1).replace(b"20498", b"98", 1))
+
+    human = payments("audit", "verify", "--store", store_url)
+    machine = payments("audit", "verify", "--json", "--store", store_url)
+
+    assert human.returncode == machine.returncode == 1
+    assert human.stdout.count("\n") == 1
+    assert "order ord_b" in human.stdout and "version 1" in human.stdout
+    report = json.loads(machine.stdout)
+    assert report["ok"] is False
+    assert report["firstBreak"]["orderId"] == "ord_b"
+    assert report["firstBreak"]["paymentId"] == str(payment_id)
+    assert report["firstBreak"]["version"] == 1
+
+
+def test_seal_then_verify_catches_a_consistent_rewrite(
+    history: PaymentLedger, store_url: str, tmp_path: Path
+) -> None:
+    key, checkpoint = tmp_path / "seal.pem", tmp_path / "checkpoint.json"
+    assert payments("audit", "keygen", "--key-file", str(key)).returncode == 0
+    sealed = payments(
+        "audit", "seal", "--key-file", str(key), "--out", str(checkpoint), "--store", store_url
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    from domain.money import Money
+
+    StoreTamperer(store_url).rewrite_consistently(
+        history, payment_id_for("ord_a"), amount=Money(1, "usd")
+    )
+    public = str(key.with_name("seal.pem.pub"))
+
+    plain = payments("audit", "verify", "--store", store_url)
+    against = payments(
+        "audit", "verify", "--checkpoint", str(checkpoint), "--key-file", public,
+        "--store", store_url,
+    )
+
+    assert plain.returncode == 0
+    assert against.returncode == 1
+    assert "order ord_a" in against.stdout and "checkpoint" in against.stdout
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_show_prints_the_state_at_a_version(history: PaymentLedger, store_url: str) -> None:
+    at_one = payments("audit", "show", "ord_a", "--version", "1", "--json", "--store", store_url)
+    at_two = payments("audit", "show", "ord_a", "--version", "2", "--store", store_url)
+    assert json.loads(at_one.stdout)["status"] == "INITIATED"
+    assert "status SUCCESS  amount 204.98 USD" in at_two.stdout
+    assert payments("audit", "show", "ord_zz", "--store", store_url).returncode == 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_export_csv_has_one_row_per_event(
+    history: PaymentLedger, store_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "history.csv"
+    result = payments(
+        "audit", "export", "--format", "csv", "--out", str(out), "--store", store_url
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 8
+    assert [r["statusAfter"] for r in rows if r["orderId"] == "ord_b"][-1] == "FAILED"
+    charged = sum(Decimal(r["amount"]) for r in rows if r["type"] == "Initiated")
+    assert charged == Decimal("409.96")
+
+
+def test_a_missing_store_is_an_error_not_an_empty_pass(tmp_path: Path) -> None:
+    result = payments("audit", "verify", "--store", f"sqlite:///{tmp_path / 'nope.db'}")
+    assert result.returncode == 2
+    assert "no event store" in result.stderr
