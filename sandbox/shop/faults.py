@@ -88,6 +88,19 @@ def _validate(spec: FaultSpec) -> None:
         raise BadRequest("status must be an HTTP status code")
 
 
+def _lifetime(spec: FaultSpec) -> float | None:
+    """Seconds the fault stays live; `seconds` means that, except for a delay (see above)."""
+    if spec.duration is not None or spec.mode == "delay":
+        return spec.duration
+    return spec.seconds
+
+
+def _delay(spec: FaultSpec) -> float:
+    if spec.delay is not None:
+        return spec.delay
+    return spec.seconds if spec.seconds is not None else 5.0
+
+
 class FaultBoard:
     """The faults currently injected; kept in memory, so a restarted shop starts healthy."""
 
@@ -98,15 +111,14 @@ class FaultBoard:
     def add(self, spec: FaultSpec) -> Fault:
         _validate(spec)
         is_delay = spec.mode == "delay"
-        lifetime = spec.duration if spec.duration is not None or is_delay else spec.seconds
-        delay = (spec.delay if spec.delay is not None else spec.seconds or 5.0) if is_delay else 0.0
+        lifetime = _lifetime(spec)
         default_status = 503 if spec.mode == "down" else 500
         fault = Fault(
             id=self._next_id,
             route=spec.route,
             mode="status" if spec.mode == "down" else spec.mode,
             status=spec.status or default_status,
-            delay=delay,
+            delay=_delay(spec) if is_delay else 0.0,
             variant=spec.variant,
             apply=spec.apply or is_delay,
             until=None if lifetime is None else time.monotonic() + lifetime,
