@@ -27,9 +27,7 @@ def internal_client(
     headers = {"X-Internal-Service": INTERNAL_CALLER, "Accept": "application/json"}
     if internal_token:
         headers["Authorization"] = f"Bearer {internal_token}"
-    timeout = httpx.Timeout(
-        timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds)
-    )
+    timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         headers=headers,

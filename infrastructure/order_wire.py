@@ -29,7 +29,7 @@ class GarbledReply(ValueError):
 class WireItem(msgspec.Struct, rename="camel"):
     product_id: NonEmpty
     quantity: Annotated[int, msgspec.Meta(ge=0)]
-    price: Annotated[Decimal, msgspec.Meta(ge=0)]
+    price: Decimal
     name: str | None = None
 
 
@@ -38,7 +38,7 @@ class WireOrder(msgspec.Struct, rename="camel"):
     user_id: NonEmpty = msgspec.field(name="userId")
     status: NonEmpty = msgspec.field(name="status")
     items: list[WireItem] = msgspec.field(name="items")
-    total_amount: Annotated[Decimal, msgspec.Meta(ge=0)] = msgspec.field(name="totalAmount")
+    total_amount: Decimal = msgspec.field(name="totalAmount")
     currency: str | None = None
 
 
@@ -74,6 +74,10 @@ def order_snapshot(body: bytes, order_id: str) -> OrderSnapshot:
     if order.id != order_id:
         raise GarbledReply(f"asked for order {order_id}, got {order.id}")
     currency = order.currency or DEFAULT_CURRENCY
+    amounts = [order.total_amount, *(item.price for item in order.items)]
+    # msgspec cannot bound a Decimal, and a string may decode to NaN or Infinity.
+    if not all(amount.is_finite() and amount >= 0 for amount in amounts):
+        raise GarbledReply(f"an amount of order {order_id} is not a finite, positive number")
     try:
         lines = tuple(
             OrderLine(

@@ -199,7 +199,5 @@ def _stripe_event(event: stripe.Event) -> StripeEvent | None:
     try:
         return decode_stripe_event(json.dumps(event.to_dict(for_json=True)).encode())
     except MalformedStripeEvent as error:
-        log.warning(
-            "skipping an unreadable stripe event: %s", error, extra={"eventId": event.id}
-        )
+        log.warning("skipping an unreadable stripe event: %s", error, extra={"eventId": event.id})
         return None

@@ -17,7 +17,9 @@ FRONTEND = "https://shop.example/"
 BUCKET_START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def request(order: OrderSnapshot | None = None, email: str = "buyer@example.com") -> CheckoutRequest:
+def request(
+    order: OrderSnapshot | None = None, email: str = "buyer@example.com"
+) -> CheckoutRequest:
     order = order or an_order("ord_42")
     return CheckoutRequest(order, email, f"checkout:{order.order_id}")
 
@@ -55,8 +57,9 @@ def test_an_empty_email_is_left_out_so_stripe_asks_the_customer() -> None:
 
 def test_lines_that_do_not_add_up_to_the_total_are_refused() -> None:
     order = an_order()
-    tampered = OrderSnapshot(order.order_id, order.user_id, "PENDING", order.lines,
-                             Money(order.total.minor - 1, "usd"))
+    tampered = OrderSnapshot(
+        order.order_id, order.user_id, "PENDING", order.lines, Money(order.total.minor - 1, "usd")
+    )
 
     with pytest.raises(InvalidOrder):
         session_attempt(request(tampered), FRONTEND, 30, BUCKET_START)

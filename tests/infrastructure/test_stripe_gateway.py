@@ -41,9 +41,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def gateway(sandbox: RunningStripeSandbox, clock: FixedClock) -> AsyncIterator[
-    StripeCheckoutGateway
-]:
+async def gateway(
+    sandbox: RunningStripeSandbox, clock: FixedClock
+) -> AsyncIterator[StripeCheckoutGateway]:
     sandbox.clear_faults()
     gateway = StripeCheckoutGateway(
         sandbox.api_key, api_base=sandbox.url, frontend_url=FRONTEND, clock=clock,
