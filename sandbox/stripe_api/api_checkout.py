@@ -52,9 +52,8 @@ async def list_sessions(request: AnyRequest, sandbox: Sandbox) -> Response[bytes
                               "payment_link", "subscription"})
     status, intent = params.get("status"), params.get("payment_intent")
     matching = [
-        session for session in sandbox.store.list_objects(sessions.SESSION)
-        if (status in (None, "") or session["status"] == status)
-        and (intent in (None, "") or session["payment_intent"] == intent)
+        session for session in sandbox.store.list_objects(sessions.SESSION, status=status or None)
+        if (intent in (None, "") or session["payment_intent"] == intent)
         and listing.created_matches(session["created"], params.get("created"))
     ]
     result = listing.page(matching, params, _URL)

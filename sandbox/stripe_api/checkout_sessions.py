@@ -78,9 +78,8 @@ def _cancel_intent(sandbox: Sandbox, session: dict[str, Any],
 def expire_due_sessions(sandbox: Sandbox) -> int:
     """Expire every open session whose `expires_at` has passed on the sandbox clock."""
     due = [
-        session for session in sandbox.store.list_objects(SESSION)
-        if session["status"] == "open"
-        and sandbox.clock.is_past(session["expires_at"], session.get("_clock_offset", 0.0))
+        session for session in sandbox.store.list_objects(SESSION, status="open")
+        if sandbox.clock.is_past(session["expires_at"], session.get("_clock_offset", 0.0))
     ]
     for session in due:
         expire_session(sandbox, session)

@@ -16,7 +16,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
-    kind TEXT NOT NULL, body TEXT NOT NULL);
+    kind TEXT NOT NULL, status TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_by_status ON objects (kind, status);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -79,9 +80,9 @@ class SandboxStore:
 
     def put_object(self, kind: str, body: dict[str, Any]) -> None:
         self._db.execute(
-            "INSERT INTO objects (id, kind, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            (body["id"], kind, json.dumps(body)),
+            "INSERT INTO objects (id, kind, status, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body",
+            (body["id"], kind, body.get("status"), json.dumps(body)),
         )
 
     def get_object(self, kind: str, object_id: str) -> dict[str, Any] | None:
@@ -90,11 +91,12 @@ class SandboxStore:
         ).fetchone()
         return None if row is None else _loads(row[0])
 
-    def list_objects(self, kind: str) -> list[dict[str, Any]]:
-        """Every object of a kind, newest first (Stripe's list order)."""
-        rows = self._db.execute(
-            "SELECT body FROM objects WHERE kind = ? ORDER BY seq DESC", (kind,)
-        ).fetchall()
+    def list_objects(self, kind: str, status: str | None = None) -> list[dict[str, Any]]:
+        """Objects of a kind (with that `status`, if given), newest first like Stripe's lists."""
+        sql, params = "SELECT body FROM objects WHERE kind = ?", [kind]
+        if status is not None:
+            sql, params = sql + " AND status = ?", [kind, status]
+        rows = self._db.execute(sql + " ORDER BY seq DESC", params).fetchall()
         return [_loads(row[0]) for row in rows]
 
     def add_event(self, event: dict[str, Any], urls: list[str], now: float) -> None:
