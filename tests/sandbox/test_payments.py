@@ -25,7 +25,8 @@ async def test_paying_on_the_hosted_page_completes_and_redirects(
         session.id, params={"expand": ["payment_intent"]})
     completed = stripe_sandbox.wait_for_event("checkout.session.completed")
 
-    assert 'id="card_number"' in page.text or "id=card_number" in page.text
+    assert all(f"id={name}" in page.text for name in ("card_number", "email", "pay"))
+    assert 'id=cancel href="https://shop.example/cancel"' in page.text
     assert "44.98 USD" in page.text
     assert paid.status_code == 303
     assert paid.headers["location"] == f"https://shop.example/success?session_id={session.id}"
