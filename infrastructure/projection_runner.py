@@ -55,6 +55,10 @@ class ProjectionRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self, notification_id: int | None, timeout: float = 1.0) -> bool:
         """Whether the view reached `notification_id` within `timeout` (read-your-writes)."""
         try:

@@ -1,0 +1,119 @@
+"""Duplicated, replayed and reordered events never move the status view backwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import Tracking
+from pymongo.database import Database
+
+from application.apply_stripe_event import Outcome
+from application.ledger import PaymentLedger
+from infrastructure.mongo_payment_view import MongoPaymentView
+from infrastructure.mongo_projection import PaymentStatusProjection
+from infrastructure.projection_rebuild import catch_up
+from tests.infrastructure.payment_story import PaymentStory
+
+Document = dict[str, Any]
+
+
+@pytest.fixture
+def view(mongo_db: Database[Document]) -> MongoPaymentView:
+    view = MongoPaymentView(mongo_db)
+    view.ensure_indexes()
+    return view
+
+
+def status_of(mongo_db: Database[Document], order_id: str) -> tuple[str, int]:
+    document = mongo_db.payments.find_one({"orderId": order_id})
+    assert document is not None
+    return document["status"], document["version"]
+
+
+def test_a_webhook_delivered_twice_is_shown_once(
+    ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    story = PaymentStory(ledger, "ord_dup").initiate()
+    assert story.paid(evt_id="evt_dup_1") is Outcome.RECORDED
+    assert story.paid(evt_id="evt_dup_1") is Outcome.DUPLICATE
+    catch_up(ledger, PaymentStatusProjection(view, ledger))
+
+    assert status_of(mongo_db, "ord_dup") == ("SUCCESS", 2)
+    assert view.applied == 2
+
+
+def test_a_late_expiry_after_success_leaves_the_view_at_success(
+    ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    story = PaymentStory(ledger, "ord_late").initiate()
+    story.paid()
+    story.stripe("checkout.session.expired")
+    story.stripe("checkout.session.async_payment_failed")
+    catch_up(ledger, PaymentStatusProjection(view, ledger))
+
+    assert status_of(mongo_db, "ord_late") == ("SUCCESS", 2)
+
+
+def test_replaying_every_event_again_changes_nothing(
+    ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    story = PaymentStory(ledger, "ord_replay").initiate()
+    story.stripe("checkout.session.expired")
+    story.stock_released()
+    catch_up(ledger, PaymentStatusProjection(view, ledger))
+    before = mongo_db.payments.find_one({"orderId": "ord_replay"})
+    written = view.applied
+
+    # A crash between a document write and its tracking write: everything is seen again.
+    replaying = PaymentStatusProjection(view, ledger)
+    for notification in ledger.recorder.select_notifications(start=None, limit=100):
+        event = ledger.mapper.to_domain_event(notification)
+        replaying.process_event(event, Tracking(ledger.name, notification.id))
+
+    assert mongo_db.payments.find_one({"orderId": "ord_replay"}) == before
+    assert view.applied == written
+    assert view.stale == 4
+
+
+def test_an_older_event_processed_after_a_newer_one_is_ignored(
+    ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    story = PaymentStory(ledger, "ord_order").initiate()
+    story.paid()
+    story.order_confirmed()
+    notifications = ledger.recorder.select_notifications(start=None, limit=100)
+    projection = PaymentStatusProjection(view, ledger)
+
+    for notification in reversed(notifications):
+        event = ledger.mapper.to_domain_event(notification)
+        projection.process_event(event, Tracking(ledger.name, notification.id))
+
+    assert status_of(mongo_db, "ord_order") == ("SUCCESS", 3)
+    assert view.applied == 1
+    assert view.max_tracking_id(ledger.name) == notifications[-1].id
+
+
+def test_the_tracked_position_never_moves_back(view: MongoPaymentView) -> None:
+    view.insert_tracking(Tracking("Payments", 7))
+    view.insert_tracking(Tracking("Payments", 3))
+
+    assert view.max_tracking_id("Payments") == 7
+    assert view.max_tracking_id("Other") is None
+
+
+def test_a_fresh_projection_resumes_after_the_stored_position(
+    ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    story = PaymentStory(ledger, "ord_resume").initiate()
+    catch_up(ledger, PaymentStatusProjection(view, ledger))
+    story.paid()
+    story.order_confirmed()
+
+    after_restart = MongoPaymentView(mongo_db)
+    summary = catch_up(ledger, PaymentStatusProjection(after_restart, ledger))
+
+    assert summary.events == 2
+    assert after_restart.applied == 2
+    assert after_restart.stale == 0
+    assert status_of(mongo_db, "ord_resume") == ("SUCCESS", 3)
