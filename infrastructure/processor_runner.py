@@ -20,9 +20,11 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from application.errors import ServiceRejected
+from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
+from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
 from infrastructure.backoff import Backoff
-from infrastructure.processor_leadership import Leadership
+from infrastructure.processor_leadership import Leadership, leadership_for
 
 log = logging.getLogger(__name__)
 TRACKING_NAME = "PaymentProcessor"
@@ -205,3 +207,15 @@ async def _pause(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+def processor_for(
+    ledger: PaymentLedger,
+    orders: OrderDirectory,
+    inventory: InventoryLedger,
+    checkout: CheckoutGateway,
+    settings: ProcessorSettings | None = None,
+) -> PaymentProcessor:
+    """The processor over these ports, led by the lock that fits the ledger's store."""
+    settle = SettlePayment(ledger, orders, inventory, checkout)
+    return PaymentProcessor(ledger, settle, leadership_for(ledger.env), settings)
