@@ -16,7 +16,7 @@ from application.errors import CheckoutUnavailable
 from application.ports import CheckoutRequest
 from domain.errors import InvalidOrder
 from domain.money import Money
-from domain.order import OrderSnapshot
+from domain.order import OrderLine, OrderSnapshot
 from infrastructure.stripe_gateway import StripeCheckoutGateway
 from tests.fakes import FixedClock, an_order
 from tests.fixtures.shop import free_port
@@ -249,3 +249,21 @@ async def test_undelivered_events_are_listed_for_reconciliation(
     assert ours[0].checkout_session().order_id == request.order.order_id
     assert ours[0].checkout_session().payment_status == "paid"
     assert all(e.is_handled for e in events)
+
+
+async def test_a_yen_order_is_charged_in_whole_yen(gateway: StripeCheckoutGateway) -> None:
+    order = an_order(f"ord_gw_jpy_{next(_orders)}", currency="jpy", lines=(
+        OrderLine("prod_tea", "Tea set", 3, Money(1500, "jpy")),
+    ))  # fmt: skip
+
+    session = await gateway.open_session(CheckoutRequest(order, "", f"checkout:{order.order_id}"))
+
+    assert (session.amount_total, session.currency) == (4500, "jpy")
+
+
+@pytest.mark.parametrize("minutes", [29, 1441])
+def test_an_expiry_stripe_would_refuse_stops_start_up(minutes: int, clock: FixedClock) -> None:
+    with pytest.raises(ValueError, match="expires_minutes"):
+        StripeCheckoutGateway(
+            "sk_test_x", frontend_url=FRONTEND, expires_minutes=minutes, clock=clock
+        )
