@@ -69,6 +69,17 @@ class ApplyStripeEvent:
             return Outcome.RECORDED
         raise PaymentConflict(f"order {order_id}: too many concurrent writers")
 
+    def preview(self, event: StripeEvent) -> Outcome:
+        """What `apply` would do now, recording nothing (for `payments reconcile --dry-run`)."""
+        order_id = self._order_id_of(event)
+        payment = self._ledger.find(order_id) if order_id else None
+        if payment is None or not self._concerns(payment, event):
+            return Outcome.IGNORED
+        if payment.has_applied(event.id):
+            return Outcome.DUPLICATE
+        self._decide(payment, event)
+        return Outcome.RECORDED if payment.pending_events else Outcome.NO_CHANGE
+
     @staticmethod
     def _order_id_of(event: StripeEvent) -> str | None:
         if event.type in CHECKOUT_EVENTS:
