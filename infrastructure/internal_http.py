@@ -33,6 +33,7 @@ def internal_client(
         headers=headers,
         timeout=timeout,
         follow_redirects=False,
+        # Neighbours are reached directly: no proxy from the environment sees the token.
         trust_env=False,
     )
 
