@@ -91,7 +91,9 @@ async def test_a_session_still_open_is_left_alone(world: World) -> None:
 
 async def test_complete_but_unpaid_waits_for_the_async_result(world: World) -> None:
     session_id = await open_checkout(world)
-    stripe_says(world, session_id, status="complete", payment_status="unpaid", payment_intent="pi_2")
+    stripe_says(
+        world, session_id, status="complete", payment_status="unpaid", payment_intent="pi_2"
+    )
     world.clock.advance(minutes=45)
     sweep = reconcile(world)
 
@@ -141,7 +143,9 @@ async def test_the_real_webhook_arriving_late_changes_nothing(world: World) -> N
     stripe_says(world, session_id, status="complete", payment_status="paid", payment_intent="pi_9")
     world.clock.advance(minutes=45)
     await reconcile(world)()
-    late = decode_stripe_event(encode(checkout_event("checkout.session.expired", "ord_1", session_id)))
+    late = decode_stripe_event(
+        encode(checkout_event("checkout.session.expired", "ord_1", session_id))
+    )
     await world.apply()(late)
     payment = world.ledger.find("ord_1")
     assert payment is not None and payment.status is PaymentStatus.SUCCESS and payment.version == 2
