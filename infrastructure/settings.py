@@ -1,0 +1,151 @@
+"""The service's settings, read once from the environment (and `.env` if present).
+
+A missing or malformed setting raises one `SettingsError` whose message is a
+single line naming it, so start-up can print it and stop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+from domain.lifecycle import FailedPaymentPolicy
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_EXPIRES_MINUTES, MAX_EXPIRES_MINUTES = 30, 1440  # Stripe's allowed range for expires_at
+
+
+HTTP = ("http", "https")
+STORES = ("sqlite", "postgresql", "postgres")
+LOCAL_SHOP = "http://localhost:3000"
+SECRET_FIELDS = frozenset(
+    {"jwt_secret", "stripe_webhook_secret", "stripe_secret_key", "internal_service_token"}
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of DESIGN.md, typed; `repr` masks the secrets so a log cannot leak them."""
+
+    jwt_secret: str
+    stripe_webhook_secret: str
+    port: int = 8000
+    event_store_url: str = "sqlite:///var/payments.db"
+    mongodb_uri: str | None = None
+    stripe_secret_key: str | None = None
+    stripe_api_base: str | None = None
+    order_service_url: str = LOCAL_SHOP
+    inventory_service_url: str = LOCAL_SHOP
+    internal_service_token: str | None = None
+    frontend_url: str = LOCAL_SHOP
+    checkout_expires_minutes: int = 30
+    payment_failed_policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL
+    log_level: str = "INFO"
+    reconcile_interval_seconds: int = 300
+
+    def __repr__(self) -> str:
+        shown = {
+            name: "***" if name in SECRET_FIELDS and value else value
+            for name, value in msgspec.structs.asdict(self).items()
+        }
+        return f"Settings({shown})"
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """Process environment first, then `.env` for anything the environment lacks."""
+        values = {**read_env_file(env_file), **(os.environ if environ is None else environ)}
+        return _parse(_Reader(values))
+
+
+class _Reader:
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def optional(self, name: str) -> str | None:
+        value = self._values.get(name, "").strip()
+        return value or None
+
+    def required(self, name: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            raise SettingsError(f"{name} is required but not set")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+        return int(raw)
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self.optional(name) or default
+        for candidate in (raw, raw.lower(), raw.upper()):
+            if candidate in allowed:
+                return candidate
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+
+    def url(self, name: str, default: str, schemes: tuple[str, ...] = HTTP) -> str:
+        return self.optional_url(name, schemes) or default
+
+    def optional_url(self, name: str, schemes: tuple[str, ...] = HTTP) -> str | None:
+        raw = self.optional(name)
+        if raw is None:
+            return None
+        parts = urlsplit(raw)
+        if parts.scheme not in schemes or not (parts.netloc or parts.path.strip("/")):
+            # The value is not echoed: a URL may carry a password.
+            raise SettingsError(f"{name} must be a {' or '.join(schemes)} URL")
+        return raw
+
+
+def _parse(read: _Reader) -> Settings:
+    policies = tuple(policy.value for policy in FailedPaymentPolicy)
+    return Settings(
+        jwt_secret=read.required("JWT_SECRET"),
+        stripe_webhook_secret=read.required("STRIPE_WEBHOOK_SECRET"),
+        port=read.integer("PORT", 8000, 1, 65535),
+        event_store_url=read.url("EVENT_STORE_URL", "sqlite:///var/payments.db", STORES),
+        mongodb_uri=read.optional_url("MONGODB_URI", ("mongodb", "mongodb+srv")),
+        stripe_secret_key=read.optional("STRIPE_SECRET_KEY"),
+        stripe_api_base=read.optional_url("STRIPE_API_BASE"),
+        order_service_url=read.url("ORDER_SERVICE_URL", LOCAL_SHOP),
+        inventory_service_url=read.url("INVENTORY_SERVICE_URL", LOCAL_SHOP),
+        internal_service_token=read.optional("INTERNAL_SERVICE_TOKEN"),
+        frontend_url=read.url("FRONTEND_URL", LOCAL_SHOP),
+        checkout_expires_minutes=read.integer(
+            "CHECKOUT_EXPIRES_MINUTES", 30, MIN_EXPIRES_MINUTES, MAX_EXPIRES_MINUTES
+        ),
+        payment_failed_policy=FailedPaymentPolicy(
+            read.choice("PAYMENT_FAILED_POLICY", "cancel", policies)
+        ),
+        log_level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
+        reconcile_interval_seconds=read.integer("RECONCILE_INTERVAL_SECONDS", 300, 1, 86400),
+    )
+
+
+def read_env_file(path: Path | None) -> dict[str, str]:
+    """`KEY=value` lines of a dotenv file; `#` comments, `export` and quotes allowed."""
+    if path is None or not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw_line in path.read_text(encoding="utf-8").splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values

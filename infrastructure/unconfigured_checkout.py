@@ -1,0 +1,46 @@
+"""A checkout gateway for a service started without `STRIPE_SECRET_KEY`.
+
+The service still starts (webhooks, status and health keep working); opening a
+session fails like any Stripe outage, and the log says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from application.errors import CheckoutUnavailable
+from application.ports import CheckoutRequest, CheckoutSession
+from application.stripe_events import StripeEvent
+from domain.money import Money
+
+log = logging.getLogger(__name__)
+
+
+class UnconfiguredCheckoutGateway:
+    """Refuses every Stripe call with `CheckoutUnavailable`, naming the missing setting."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def _refuse(self) -> CheckoutUnavailable:
+        log.error("stripe is not configured", extra={"reason": self._reason})
+        return CheckoutUnavailable(self._reason)
+
+    async def open_session(self, request: CheckoutRequest) -> CheckoutSession:
+        raise self._refuse()
+
+    async def retrieve_session(self, session_id: str) -> CheckoutSession:
+        raise self._refuse()
+
+    async def expire_session(self, session_id: str) -> str:
+        raise self._refuse()
+
+    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+        raise self._refuse()
+
+    async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        raise self._refuse()
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,59 @@
+"""The Litestar application: routes under `/payments` and at the root, auth, errors, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from interfaces.auth import jwt_auth
+from interfaces.composition import Services
+from interfaces.controllers.health import HealthController
+from interfaces.controllers.history import HistoryController
+from interfaces.controllers.payments import PaymentsController
+from interfaces.controllers.webhook import WebhookController
+from interfaces.errors import handle_error
+
+# The gateway strips `/payments`, Stripe CLI posts to `/webhook`: serve both forms.
+PREFIXES = ("/payments", "/")
+# One line per controller; each is mounted under every prefix.
+PAYMENT_CONTROLLERS: list[ControllerRouterHandler] = [
+    PaymentsController,
+    WebhookController,
+    HistoryController,
+]
+
+
+def create_app(services: Services) -> Litestar:
+    """The HTTP app over `services`; the lifespan starts and stops its workers."""
+    routers = [Router(path=prefix, route_handlers=PAYMENT_CONTROLLERS) for prefix in PREFIXES]
+    return Litestar(
+        route_handlers=[*routers, HealthController],
+        dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
+        on_app_init=[jwt_auth(services.jwt_secret).on_app_init],
+        exception_handlers={Exception: handle_error},
+        lifespan=[_lifespan(services)],
+        openapi_config=OpenAPIConfig(title="Payment service", version="1.0.0"),
+        debug=False,
+    )
+
+
+def _lifespan(services: Services):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        for worker in services.workers:
+            await worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(services.workers):
+                await worker.stop()
+            for close in services.closers:
+                await close()
+            services.ledger.close()
+
+    return lifespan

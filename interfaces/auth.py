@@ -1,0 +1,86 @@
+"""Bearer JWT authentication: Litestar's JWT middleware with the auth service's tokens.
+
+The auth service signs HS256 tokens with `JWT_SECRET` and puts the user id in
+`userId`, `id` or `sub`; Litestar's own `Token` insists on `sub`, so the token
+class below reads the id from whichever claim is present.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import jwt
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
+
+from application.identity import Caller
+
+ALGORITHM = "HS256"
+# Only HMAC-SHA256: `none` and asymmetric algorithms (RS/HS key confusion) are refused.
+ALLOWED_ALGORITHMS = [ALGORITHM]
+USER_ID_CLAIMS = ("userId", "id", "sub")
+BEARER = "bearer"
+
+
+class CallerToken(Token):
+    """A verified token of the auth service; `sub` holds the user id whatever claim carried it."""
+
+    @classmethod
+    def decode(  # type: ignore[override]
+        cls, encoded_token: str, secret: str, algorithm: str, **_: Any
+    ) -> Self:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                encoded_token,
+                secret,
+                algorithms=ALLOWED_ALGORITHMS,
+                options={"require": ["exp"]},
+            )
+        except jwt.InvalidTokenError as error:
+            raise NotAuthorizedException("Invalid token") from error
+        user_id = next(
+            (str(claims[c]) for c in USER_ID_CLAIMS if isinstance(claims.get(c), str | int)), ""
+        )
+        if not user_id:
+            raise NotAuthorizedException("Token names no user")
+        return cls(
+            exp=datetime.fromtimestamp(claims["exp"], tz=UTC),
+            sub=user_id,
+            extras={"email": claims.get("email"), "role": claims.get("role")},
+        )
+
+
+class BearerJWTMiddleware(JWTAuthenticationMiddleware):
+    """Accepts only `Authorization: Bearer <token>` (Litestar takes any scheme word)."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        scheme, _, token = connection.headers.get(self.auth_header, "").partition(" ")
+        if scheme.lower() != BEARER or not token.strip():
+            raise NotAuthorizedException("Bearer token required")
+        return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
+
+
+async def caller_of(token: CallerToken, _: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    email, role = token.extras.get("email"), token.extras.get("role")
+    return Caller(
+        user_id=token.sub,
+        email=email if isinstance(email, str) else "",
+        role=role if isinstance(role, str) and role else "user",
+    )
+
+
+def jwt_auth(secret: str) -> JWTAuth[Caller, CallerToken]:
+    """Routes opt out with `exclude_from_auth=True` (webhook, health, schema)."""
+    return JWTAuth[Caller, CallerToken](
+        token_secret=secret,
+        algorithm=ALGORITHM,
+        retrieve_user_handler=caller_of,
+        token_cls=CallerToken,
+        authentication_middleware_class=BearerJWTMiddleware,
+        exclude=["^/schema"],
+    )

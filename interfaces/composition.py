@@ -1,0 +1,140 @@
+"""The composition root: the one place that builds the object graph.
+
+`build_services(settings)` wires the real adapters; tests call `wire(...)` with
+the fakes of tests/fakes.py behind the same ports, so both run the same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from application.apply_stripe_event import ApplyStripeEvent
+from application.checkout import CreateCheckoutSession
+from application.ledger import PaymentLedger
+from application.ports import CheckoutGateway, Clock, OrderDirectory, PaymentStatusView
+from application.status import GetPaymentHistory, GetPaymentStatus
+from domain.lifecycle import FailedPaymentPolicy
+from infrastructure.clock import SystemClock
+from infrastructure.event_store import event_store_env
+from infrastructure.event_store_status_view import EventStoreStatusView
+from infrastructure.inventory_ledger import HttpInventoryLedger
+from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
+from infrastructure.settings import Settings
+from infrastructure.stripe_gateway import StripeCheckoutGateway
+from infrastructure.unconfigured_checkout import UnconfiguredCheckoutGateway
+from interfaces.webhook_signature import WebhookSignature
+
+Closer = Callable[[], Awaitable[None]]
+
+
+class ReadinessProbe(Protocol):
+    """A dependency `/ready` checks: `check` says "ok" or "not configured", raises if unusable."""
+
+    name: str
+
+    async def check(self) -> str: ...
+
+
+class BackgroundWorker(Protocol):
+    """Runs beside the HTTP server for the app's lifetime (effect processor, projection…)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Services:
+    """Everything the HTTP layer calls, and what the app lifespan starts and stops."""
+
+    create_checkout_session: CreateCheckoutSession
+    apply_stripe_event: ApplyStripeEvent
+    get_payment_status: GetPaymentStatus
+    get_payment_history: GetPaymentHistory
+    ledger: PaymentLedger
+    status_view: PaymentStatusView
+    webhook_signature: WebhookSignature
+    jwt_secret: str
+    probes: list[ReadinessProbe] = field(default_factory=list)
+    workers: list[BackgroundWorker] = field(default_factory=list)
+    closers: list[Closer] = field(default_factory=list)
+
+
+def wire(
+    ledger: PaymentLedger,
+    orders: OrderDirectory,
+    checkout: CheckoutGateway,
+    status_view: PaymentStatusView,
+    clock: Clock,
+    *,
+    jwt_secret: str,
+    webhook_secrets: str,
+    policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL,
+) -> Services:
+    """The use cases on top of the given ports; probes, workers and closers are added after."""
+    return Services(
+        create_checkout_session=CreateCheckoutSession(ledger, orders, checkout, clock),
+        apply_stripe_event=ApplyStripeEvent(ledger, policy),
+        get_payment_status=GetPaymentStatus(status_view, ledger),
+        get_payment_history=GetPaymentHistory(ledger),
+        ledger=ledger,
+        status_view=status_view,
+        webhook_signature=WebhookSignature(webhook_secrets),
+        jwt_secret=jwt_secret,
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    """The production graph, from settings."""
+    clock = SystemClock()
+    ledger = PaymentLedger(event_store_env(settings.event_store_url))
+    orders = HttpOrderDirectory(
+        settings.order_service_url, internal_token=settings.internal_service_token
+    )
+    inventory = HttpInventoryLedger(
+        settings.inventory_service_url, internal_token=settings.internal_service_token
+    )
+    checkout = _checkout_gateway(settings, clock)
+    # The MongoDB read model (MongoPaymentStatusView) replaces this view when MONGODB_URI
+    # is set; without it, statuses are read from the event store itself (ADR 0007).
+    status_view = EventStoreStatusView(ledger)
+    services = wire(
+        ledger,
+        orders,
+        checkout,
+        status_view,
+        clock,
+        jwt_secret=settings.jwt_secret,
+        webhook_secrets=settings.stripe_webhook_secret,
+        policy=settings.payment_failed_policy,
+    )
+    services.probes.append(EventStoreProbe(ledger))
+    if settings.mongodb_uri:
+        mongo = MongoProbe(settings.mongodb_uri)
+        services.probes.append(mongo)
+        services.closers.append(mongo.aclose)
+    else:
+        services.probes.append(NotConfiguredProbe("MongoDB"))
+    # Background workers (the effect processor driving `inventory` and `orders`, the
+    # projection) are appended to services.workers here by their issues.
+    services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
+    return services
+
+
+class ClosableCheckout(CheckoutGateway, Protocol):
+    async def aclose(self) -> None: ...
+
+
+def _checkout_gateway(settings: Settings, clock: Clock) -> ClosableCheckout:
+    if not settings.stripe_secret_key:
+        return UnconfiguredCheckoutGateway("STRIPE_SECRET_KEY is not set")
+    return StripeCheckoutGateway(
+        settings.stripe_secret_key,
+        api_base=settings.stripe_api_base,
+        frontend_url=settings.frontend_url,
+        expires_minutes=settings.checkout_expires_minutes,
+        clock=clock,
+    )

@@ -1,0 +1,1 @@
+"""HTTP controllers: thin handlers that parse, call one use case and shape the answer."""

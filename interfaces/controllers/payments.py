@@ -1,0 +1,88 @@
+"""`POST /create-session` and `GET /status/{orderId}` for the signed-in user."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody
+
+from application.identity import Caller
+from application.ports import PaymentStatusReport
+from interfaces.composition import Services
+
+NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S", max_length=200)]
+
+
+class CreateSessionRequest(msgspec.Struct, forbid_unknown_fields=False):
+    orderId: NonBlank
+
+
+class CheckoutLinkBody(msgspec.Struct):
+    checkoutUrl: str
+    sessionId: str
+
+
+class PaymentStatusBody(msgspec.Struct):
+    """A payment as its owner sees it; `amount` in major units (199.98, or 1500 for JPY)."""
+
+    orderId: str
+    status: str
+    amount: int | float
+    currency: str
+    createdAt: datetime
+    updatedAt: datetime
+    sessionId: str
+
+    @classmethod
+    def of(cls, report: PaymentStatusReport) -> PaymentStatusBody:
+        major = report.amount.to_major()
+        exact = major == major.to_integral_value()
+        return cls(
+            orderId=report.order_id,
+            status=report.status,
+            amount=int(major) if exact else float(major),
+            currency=report.amount.currency,
+            createdAt=report.created_at,
+            updatedAt=report.updated_at,
+            sessionId=report.session_id,
+        )
+
+
+CallerRequest = Request[Caller, Any, Any]
+
+
+async def require_json(request: CallerRequest) -> None:
+    """Refuses a body that does not say it is JSON, before anything tries to parse it."""
+    media_type, _ = request.content_type
+    if media_type != MediaType.JSON:
+        raise ValidationException("Content-Type must be application/json")
+
+
+class PaymentsController(Controller):
+    """The signed-in user's payment of an order."""
+
+    tags = ["payments"]
+
+    @post("/create-session", status_code=200, before_request=require_json)
+    async def create_session(
+        self,
+        data: JSONBody[CreateSessionRequest],
+        request: CallerRequest,
+        services: NamedDependency[Services],
+    ) -> CheckoutLinkBody:
+        """Opens (or reopens) the Stripe Checkout page for the caller's PENDING order."""
+        link = await services.create_checkout_session(request.user, data.orderId)
+        return CheckoutLinkBody(checkoutUrl=link.checkout_url, sessionId=link.session_id)
+
+    @get("/status/{orderId:str}")
+    async def status(
+        self, orderId: FromPath[str], request: CallerRequest, services: NamedDependency[Services]
+    ) -> PaymentStatusBody:
+        """The payment of an order: its owner's, or any for an admin or auditor."""
+        report = await services.get_payment_status(request.user, orderId)
+        return PaymentStatusBody.of(report)

@@ -1,0 +1,48 @@
+"""`POST /webhook`: Stripe's signed event deliveries."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+
+from application.stripe_events import decode_stripe_event
+from interfaces.composition import Services
+
+log = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 256 * 1024  # Stripe's events are a few KiB; anything this big is not one
+
+
+class WebhookAck(msgspec.Struct):
+    received: bool = True
+
+
+class WebhookController(Controller):
+    """Verifies, decodes and records Stripe events; 200 means "recorded, do not resend"."""
+
+    tags = ["webhook"]
+
+    @post(
+        "/webhook",
+        status_code=200,
+        exclude_from_auth=True,
+        request_max_body_size=MAX_WEBHOOK_BYTES,
+    )
+    async def receive(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> WebhookAck:
+        """Answers 200 once the event is durably recorded (or known to need nothing)."""
+        body = await request.body()
+        services.webhook_signature.verify(body, request.headers.get("stripe-signature"))
+        event = decode_stripe_event(body)
+        if not event.is_handled:
+            log.info(
+                "stripe event type not handled",
+                extra={"eventId": event.id, "eventType": event.type},
+            )
+            return WebhookAck()
+        await services.apply_stripe_event(event)
+        return WebhookAck()

@@ -1,0 +1,115 @@
+"""The one place where errors become HTTP answers: `{"error": "<message>"}`.
+
+Messages and codes are the seed's contract (DESIGN.md). Whatever is not in the
+table is a 500 with a fixed message: details go to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+from application.errors import (
+    CheckoutUnavailable,
+    OrderNotFound,
+    OrderNotPayable,
+    OrderServiceUnavailable,
+    PaymentAlreadyCompleted,
+    ServiceRejected,
+)
+from application.stripe_events import MalformedStripeEvent
+from domain.errors import InvalidAmount, InvalidOrder
+from interfaces.webhook_signature import InvalidSignature
+
+log = logging.getLogger(__name__)
+
+CHECKOUT_FAILED = "Failed to create payment session"
+INTERNAL_ERROR = "Internal server error"
+ORDER_ID_FIELD = "orderId"
+MALFORMED_JSON = "Malformed JSON body"
+# How msgspec (through Litestar) words a body that is not JSON at all.
+JSON_SYNTAX_MARKERS = ("malformed", "truncated", "trailing characters")
+
+# Typed errors with a fixed answer; a subclass answers like its nearest listed base.
+FIXED_ANSWERS: dict[type[Exception], tuple[int, str]] = {
+    OrderNotFound: (404, "Order not found"),
+    PaymentAlreadyCompleted: (400, "Payment already completed"),
+    OrderServiceUnavailable: (503, "Order service unavailable"),
+    ServiceRejected: (503, "Order service unavailable"),
+    CheckoutUnavailable: (500, CHECKOUT_FAILED),
+    InvalidOrder: (500, CHECKOUT_FAILED),
+    InvalidAmount: (500, CHECKOUT_FAILED),
+    InvalidSignature: (400, "Invalid signature"),
+    MalformedStripeEvent: (400, "Invalid payload"),
+    NotAuthorizedException: (401, "User not authenticated"),
+}
+
+
+def error_response(status: int, message: str) -> Response[dict[str, str]]:
+    return Response({"error": message}, status_code=status, media_type=MediaType.JSON)
+
+
+def answer_for(error: Exception) -> tuple[int, str]:
+    """The status and client-facing message for any error raised while handling a request."""
+    if isinstance(error, OrderNotPayable):
+        return 400, str(error)
+    for kind in type(error).__mro__:
+        if kind in FIXED_ANSWERS:
+            return FIXED_ANSWERS[kind]
+    if isinstance(error, ValidationException):
+        return 400, _validation_message(error)
+    if isinstance(error, HTTPException):
+        return error.status_code, _http_message(error)
+    return 500, INTERNAL_ERROR
+
+
+def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, str]]:
+    status, message = answer_for(error)
+    if status >= 500:
+        log.error(
+            "request failed",
+            exc_info=error,
+            extra={"path": request.url.path, "status": status, "errorType": type(error).__name__},
+        )
+    else:
+        log.info(
+            "request refused",
+            extra={"path": request.url.path, "status": status, "reason": str(error)[:200]},
+        )
+    return error_response(status, message)
+
+
+def _validation_message(error: ValidationException) -> str:
+    problems = error.extra if isinstance(error.extra, list) else []
+    for problem in problems:
+        if isinstance(problem, dict) and ORDER_ID_FIELD in str(problem.get("key", "")) + str(
+            problem.get("message", "")
+        ):
+            return "orderId is required"
+    if error.detail.startswith("Content-Type"):
+        return error.detail
+    if _is_json_syntax_error(error.detail):
+        return MALFORMED_JSON
+    return "Request body must be a JSON object"
+
+
+def _http_message(error: HTTPException) -> str:
+    if error.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return "Payload too large"
+    if error.status_code >= 500:
+        return INTERNAL_ERROR
+    if _is_json_syntax_error(error.detail):
+        return MALFORMED_JSON  # the parser's position detail helps nobody
+    return error.detail or "Request refused"
+
+
+def _is_json_syntax_error(detail: str) -> bool:
+    return any(marker in detail.lower() for marker in JSON_SYNTAX_MARKERS)

@@ -1,0 +1,70 @@
+"""`/health`, `/ready` and the OpenAPI document."""
+
+from __future__ import annotations
+
+from tests.interfaces.conftest import Api
+
+EVERY_ROUTE = {
+    "/payments/create-session",
+    "/create-session",
+    "/payments/status/{orderId}",
+    "/status/{orderId}",
+    "/payments/webhook",
+    "/webhook",
+    "/health",
+    "/ready",
+}
+
+
+class DownProbe:
+    name = "MongoDB"
+
+    async def check(self) -> str:
+        raise ConnectionError("no route to host")
+
+
+class ConfiguredOutProbe:
+    name = "MongoDB"
+
+    async def check(self) -> str:
+        return "not configured"
+
+
+class StoreProbe:
+    name = "event store"
+
+    async def check(self) -> str:
+        return "ok"
+
+
+async def test_health_is_200(api: Api) -> None:
+    response = await api.client.get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_when_every_dependency_answers(api: Api) -> None:
+    api.services.probes.extend([StoreProbe(), ConfiguredOutProbe()])
+    response = await api.client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"event store": "ok", "MongoDB": "not configured"}
+
+
+async def test_not_ready_names_the_failing_dependency(api: Api) -> None:
+    api.services.probes.extend([StoreProbe(), DownProbe()])
+    response = await api.client.get("/ready")
+    assert response.status_code == 503
+    assert "MongoDB" in response.json()["error"]
+    assert response.json()["checks"]["event store"] == "ok"
+    assert "no route to host" not in response.text
+
+
+async def test_openapi_lists_every_route(api: Api) -> None:
+    response = await api.client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    assert set(response.json()["paths"]) >= EVERY_ROUTE
+
+
+async def test_unknown_route_is_a_json_404(api: Api) -> None:
+    response = await api.client.get("/nowhere")
+    assert response.status_code == 404
+    assert set(response.json()) == {"error"}
