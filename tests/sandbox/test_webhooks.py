@@ -56,14 +56,15 @@ async def test_events_wait_while_delivery_is_off_and_go_out_when_on(
     session = await sandbox.client().v1.checkout.sessions.create_async(params=session_params())
     sandbox.pay(session.id)
 
-    undelivered = sandbox.events(delivery_success="false")
-    assert "checkout.session.completed" in [e["type"] for e in undelivered]
+    undelivered = await sandbox.client().v1.events.list_async(
+        params={"delivery_success": False})
+    assert "checkout.session.completed" in [e.type for e in undelivered.data]
     assert webhook_receiver.received == []
 
     sandbox.set_delivery(True)
-    webhook_receiver.wait_for(len(undelivered))
+    webhook_receiver.wait_for(len(undelivered.data))
     delivered = {json.loads(r.body)["id"] for r in webhook_receiver.received}
-    assert delivered == {e["id"] for e in undelivered}
+    assert delivered == {e.id for e in undelivered.data}
 
 
 async def test_an_event_can_be_redelivered_to_an_endpoint_added_later(
