@@ -6,6 +6,7 @@ import logging
 import threading
 
 from eventsourcing.persistence import ApplicationRecorder, Subscription, Tracking
+from pymongo.errors import PyMongoError
 
 from application.ledger import PaymentLedger
 from infrastructure.mongo_projection import PaymentStatusProjection
@@ -63,7 +64,7 @@ class ProjectionRunner:
         """Whether the view reached `notification_id` within `timeout` (read-your-writes)."""
         try:
             self._projection.view.wait(self._ledger.name, notification_id, timeout=timeout)
-        except TimeoutError:
+        except (TimeoutError, PyMongoError):
             return False
         return True
 
@@ -79,6 +80,9 @@ class ProjectionRunner:
                 delay = min(delay * 2, MAX_RETRY_DELAY)
 
     def _follow(self) -> None:
+        # The guard relies on the unique index; creating it here, not at start-up,
+        # lets the service start while MongoDB is still down.
+        self._projection.view.ensure_indexes()
         position = self._projection.view.max_tracking_id(self._ledger.name)
         subscription = subscribe(self._ledger, gt=position, interval=self._poll_interval)
         with self._lock:
