@@ -23,8 +23,6 @@ from sandbox.stripe_api.state import Sandbox, build_sandbox
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = SandboxConfig(
         host=args.host, port=args.port, forward_to=list(args.forward_to),
         webhook_secret=args.webhook_secret, data_dir=args.data_dir, api_key=args.api_key,
@@ -36,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stripe sandbox: cannot listen on {config.host}:{config.port}: {error}",
               file=sys.stderr)
         return 1
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return asyncio.run(_serve(build_sandbox(config), listener))
 
 

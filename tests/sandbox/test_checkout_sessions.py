@@ -101,3 +101,12 @@ async def test_responses_carry_a_request_id(client: stripe.StripeClient) -> None
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
     assert session.last_response.request_id.startswith("req_")
+
+
+async def test_metadata_over_stripe_limits_is_refused(client: stripe.StripeClient) -> None:
+    too_many = {f"k{n}": "v" for n in range(51)}
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        await client.v1.checkout.sessions.create_async(params=session_params(metadata=too_many))
+
+    assert refused.value.param == "metadata"
