@@ -20,9 +20,11 @@ from infrastructure.clock import SystemClock
 from infrastructure.event_store import event_store_env
 from infrastructure.event_store_status_view import EventStoreStatusView
 from infrastructure.inventory_ledger import HttpInventoryLedger
+from infrastructure.mongo_status_view import MongoPaymentStatusView
 from infrastructure.order_directory import HttpOrderDirectory
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from infrastructure.settings import Settings
+from infrastructure.status_projection_worker import StatusProjectionWorker
 from infrastructure.stripe_gateway import StripeCheckoutGateway
 from infrastructure.unconfigured_checkout import UnconfiguredCheckoutGateway
 from interfaces.webhook_signature import WebhookSignature
@@ -98,9 +100,12 @@ def build_services(settings: Settings) -> Services:
         settings.inventory_service_url, internal_token=settings.internal_service_token
     )
     checkout = _checkout_gateway(settings, clock)
-    # The MongoDB read model (MongoPaymentStatusView) replaces this view when MONGODB_URI
-    # is set; without it, statuses are read from the event store itself (ADR 0007).
-    status_view = EventStoreStatusView(ledger)
+    # With MONGODB_URI, statuses are read from the MongoDB view the status projection
+    # keeps (ADR 0011); without it, from the event store itself (ADR 0007).
+    mongo_view = (
+        MongoPaymentStatusView.from_uri(settings.mongodb_uri) if settings.mongodb_uri else None
+    )
+    status_view: PaymentStatusView = mongo_view or EventStoreStatusView(ledger)
     services = wire(
         ledger,
         orders,
@@ -116,6 +121,9 @@ def build_services(settings: Settings) -> Services:
         mongo = MongoProbe(settings.mongodb_uri)
         services.probes.append(mongo)
         services.closers.append(mongo.aclose)
+        services.workers.append(StatusProjectionWorker(ledger, settings.mongodb_uri))
+    if mongo_view is not None:
+        services.closers.append(mongo_view.close)
     else:
         services.probes.append(NotConfiguredProbe("MongoDB"))
     # Background workers (the effect processor driving `inventory` and `orders`, the
