@@ -1,0 +1,71 @@
+"""`payments reconcile [--dry-run]`: apply what missed Stripe webhooks would have.
+
+Exit codes: 0 done (whether or not anything changed); 1 some lookups at Stripe
+failed (what could be done was done; run again); 2 cannot start (settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from application.reconcile import ReconcileSummary
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "reconcile", help="catch up on Stripe webhooks that never arrived"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="report, record nothing")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `payments --help` needs neither the adapters nor their clients.
+    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
+    from interfaces.composition import build_services  # noqa: PLC0415
+    from interfaces.reconcile_wiring import build_reconcile  # noqa: PLC0415
+
+    try:
+        settings = Settings.from_environment(env_file=args.env_file)
+    except SettingsError as error:
+        print(f"payments reconcile: {error}", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    reconcile = build_reconcile(settings, services)
+
+    async def once() -> ReconcileSummary:
+        try:
+            return await reconcile(dry_run=args.dry_run)
+        finally:
+            for close in services.closers:
+                await close()
+            services.ledger.close()
+
+    summary = asyncio.run(once())
+    print(msgspec.json.encode(summary).decode() if args.json else describe(summary))
+    return 1 if summary.errors else 0
+
+
+def describe(summary: ReconcileSummary) -> str:
+    verb = "would apply" if summary.dry_run else "applied"
+    lines = [
+        f"{verb} {len(summary.changes)} missed events; checked {summary.open_checked} overdue "
+        f"payments ({summary.still_open} still open at Stripe), "
+        f"{summary.undelivered_seen} undelivered Stripe events"
+    ]
+    for change in summary.changes:
+        after = f" -> {change.status_after}" if change.status_after else ""
+        lines.append(f"  order {change.order_id}: {change.event_type} ({change.event_id}){after}")
+    lines.extend(f"  error: {error}" for error in summary.errors)
+    return "\n".join(lines)
