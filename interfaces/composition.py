@@ -22,6 +22,7 @@ from infrastructure.event_store_status_view import EventStoreStatusView
 from infrastructure.inventory_ledger import HttpInventoryLedger
 from infrastructure.mongo_status_view import MongoPaymentStatusView
 from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.processor_runner import processor_for
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from infrastructure.settings import Settings
 from infrastructure.status_projection_worker import StatusProjectionWorker
@@ -126,8 +127,8 @@ def build_services(settings: Settings) -> Services:
         services.closers.append(mongo_view.close)
     else:
         services.probes.append(NotConfiguredProbe("MongoDB"))
-    # Background workers (the effect processor driving `inventory` and `orders`, the
-    # projection) are appended to services.workers here by their issues.
+    # Order/inventory/refund effects follow the log; one processor leads per store (ADR 0012).
+    services.workers.append(processor_for(ledger, orders, inventory, checkout))
     services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
     return services
 
