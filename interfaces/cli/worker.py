@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from infrastructure.settings import Settings
     from interfaces.composition import BackgroundWorker, Services
 
+SETTINGS_INVALID = 2
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -32,17 +34,18 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
+    from infrastructure.event_store import EventStoreUrlError  # noqa: PLC0415
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
+    from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
-    from interfaces.structured_logs import configure_logging  # noqa: PLC0415
 
     try:
         settings = Settings.from_environment(env_file=args.env_file)
-    except SettingsError as error:
+        configure_logging(settings.log_level)
+        services = build_services(settings)
+    except (SettingsError, EventStoreUrlError) as error:
         print(f"payments worker: {error}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
-    services = build_services(settings)
+        return SETTINGS_INVALID
     workers = [*services.workers, *periodic_tasks(settings, services)]
     asyncio.run(run_until_signalled(workers, services))
     return 0
