@@ -39,6 +39,8 @@ def create_app(services: Services) -> Litestar:
         lifespan=[_lifespan(services)],
         openapi_config=OpenAPIConfig(title="Payment service", version="1.0.0"),
         debug=False,
+        # Logging is configured once by the process (JSON lines), not by Litestar.
+        logging_config=None,
     )
 
 

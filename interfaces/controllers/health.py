@@ -20,7 +20,7 @@ class HealthBody(msgspec.Struct):
     status: str
 
 
-class ReadinessBody(msgspec.Struct):
+class ReadinessBody(msgspec.Struct, omit_defaults=True):
     status: str
     checks: dict[str, str]
     error: str | None = None

@@ -1,0 +1,99 @@
+"""`payments serve`: the HTTP API on a production ASGI server (ADR 0005).
+
+Settings are checked before anything starts: a missing or malformed one is
+printed as one line on stderr and the command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from infrastructure.settings import Settings
+
+SERVERS = ("granian", "uvicorn")
+DEFAULT_SERVER = "uvicorn"  # ADR 0005
+SETTINGS_INVALID = 2
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="run the HTTP API on PORT")
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `payments --help` loads neither Litestar nor the adapters.
+    from infrastructure.event_store import EventStoreUrlError  # noqa: PLC0415
+    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
+    from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
+
+    try:
+        settings = Settings.from_environment(env_file=args.env_file)
+        configure_logging(settings.log_level)
+        if args.server == "granian":
+            _serve_with_granian(settings, args.host, args.env_file)
+        else:
+            _serve_with_uvicorn(app_for(settings), settings, args.host)
+    except (SettingsError, EventStoreUrlError) as error:
+        print(f"payments serve: {error}", file=sys.stderr)
+        return SETTINGS_INVALID
+    return 0
+
+
+def app_for(settings: Settings) -> Litestar:
+    from interfaces.app import create_app  # noqa: PLC0415
+    from interfaces.composition import build_services  # noqa: PLC0415
+
+    return create_app(build_services(settings))
+
+
+def app_from_environment() -> Litestar:
+    """Factory for servers that build the app in their own worker process (granian)."""
+    from infrastructure.settings import Settings  # noqa: PLC0415
+    from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
+
+    settings = Settings.from_environment()
+    configure_logging(settings.log_level)
+    return app_for(settings)
+
+
+def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    # log_config=None keeps our JSON handler; one process, because the app's lifespan
+    # runs the background workers (ADR 0005).
+    uvicorn.run(
+        app,
+        host=host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+    )
+
+
+def _serve_with_granian(settings: Settings, host: str, env_file: Path) -> None:
+    from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.server import Server  # noqa: PLC0415
+
+    Server(
+        "interfaces.cli.serve:app_from_environment",
+        address=host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        factory=True,
+        log_access=False,
+        env_files=[env_file] if env_file.is_file() else None,
+    ).serve()

@@ -1,0 +1,100 @@
+"""Settings from the environment and `.env`; JSON log lines that never carry secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.lifecycle import FailedPaymentPolicy
+from infrastructure.settings import Settings, SettingsError
+from infrastructure.structured_logging import configure_logging
+
+SECRETS = {"JWT_SECRET": "jwt-secret-value", "STRIPE_WEBHOOK_SECRET": "whsec_value"}
+
+
+def test_defaults_with_only_the_two_secrets() -> None:
+    settings = Settings.from_environment(SECRETS, env_file=None)
+    assert settings.port == 8000
+    assert settings.event_store_url == "sqlite:///var/payments.db"
+    assert settings.checkout_expires_minutes == 30
+    assert settings.payment_failed_policy is FailedPaymentPolicy.CANCEL
+    assert settings.log_level == "INFO"
+    assert settings.frontend_url == "http://localhost:3000"
+    assert settings.reconcile_interval_seconds == 300
+    assert settings.mongodb_uri is None and settings.stripe_secret_key is None
+
+
+def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# local\nexport JWT_SECRET='from-file'\nPORT=9000\nPAYMENT_FAILED_POLICY=retry\n"
+    )
+    settings = Settings.from_environment(
+        {"STRIPE_WEBHOOK_SECRET": "w", "PORT": "8100"}, env_file=env_file
+    )
+    assert settings.jwt_secret == "from-file"
+    assert settings.port == 8100
+    assert settings.payment_failed_policy is FailedPaymentPolicy.RETRY
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHECKOUT_EXPIRES_MINUTES", "29"),
+        ("CHECKOUT_EXPIRES_MINUTES", "1441"),
+        ("PORT", "0"),
+        ("PORT", "-1"),
+        ("PAYMENT_FAILED_POLICY", "ignore"),
+        ("LOG_LEVEL", "chatty"),
+        ("MONGODB_URI", "http://mongo"),
+        ("STRIPE_API_BASE", "localhost:12111"),
+        ("ORDER_SERVICE_URL", "ftp://orders"),
+    ],
+)
+def test_malformed_setting_is_one_line_naming_it(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment({**SECRETS, name: value}, env_file=None)
+    message = str(raised.value)
+    assert name in message and "\n" not in message
+
+
+def test_repr_masks_secrets() -> None:
+    settings = Settings.from_environment(
+        {**SECRETS, "STRIPE_SECRET_KEY": "sk_test_abc"}, env_file=None
+    )
+    shown = repr(settings)
+    assert "jwt-secret-value" not in shown and "sk_test_abc" not in shown
+    assert "whsec_value" not in shown
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    yield stream
+    root.handlers[:], root.level = saved[0], saved[1]
+
+
+def test_log_lines_are_json_with_the_extra_fields(log_stream: io.StringIO) -> None:
+    logging.getLogger("payments.test").info(
+        "recorded", extra={"orderId": "ord_1", "sessionId": "cs_1", "eventId": "evt_1"}
+    )
+    line = json.loads(log_stream.getvalue().strip())
+    assert line["message"] == "recorded"
+    assert (line["orderId"], line["sessionId"], line["eventId"]) == ("ord_1", "cs_1", "evt_1")
+    assert line["level"] == "INFO"
+
+
+def test_secret_looking_fields_are_masked(log_stream: io.StringIO) -> None:
+    logging.getLogger("payments.test").warning(
+        "calling", extra={"authorization": "Bearer abc", "webhookSecret": "whsec_1"}
+    )
+    text = log_stream.getvalue()
+    assert "Bearer abc" not in text and "whsec_1" not in text
