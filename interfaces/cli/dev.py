@@ -9,6 +9,7 @@ Ctrl-C (or SIGTERM) stops them all, in reverse order.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import socket
@@ -87,6 +88,8 @@ def _check(options: DevOptions, plan: list[ChildSpec]) -> str | None:
         options.real_stripe_key.startswith("sk_test_") and options.real_webhook_secret
     ):
         return "--real-stripe needs STRIPE_SECRET_KEY=sk_test_… and STRIPE_WEBHOOK_SECRET=whsec_…"
+    if any(spec.name == "mongo" for spec in plan) and importlib.util.find_spec("secantus") is None:
+        return "no MongoDB: set MONGODB_URI, or pip install -e '.[dev]' for SecantusDB"
     busy = _busy_ports(plan)
     return "; ".join(busy) + " (choose others with --*-port)" if busy else None
 

@@ -103,7 +103,8 @@ def _payment_service(options: DevOptions, secrets: DevSecrets) -> ChildSpec:
     }
     url = local(options.service_port)
     return ChildSpec(
-        "payments", [*PAYMENTS, "serve"], http_ok(f"{url}/health"), url, env,
+        "payments", [*PAYMENTS, "serve", "--host", "127.0.0.1"],  # a dev box serves only itself
+        http_ok(f"{url}/health"), url, env,
         unset=("STRIPE_API_BASE",) if options.real_stripe_key is not None else (),
     )  # fmt: skip
 
