@@ -25,7 +25,7 @@ from tests.fakes import (
 )
 from tests.stripe_payloads import encode, sign
 
-JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
+JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-and-even-for-hs512-keys"
 WEBHOOK_SECRET = "whsec_test_current"
 OLD_WEBHOOK_SECRET = "whsec_test_previous"
 

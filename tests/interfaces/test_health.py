@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infrastructure.readiness_probes import EventStoreProbe, NotConfiguredProbe
 from tests.interfaces.conftest import Api
 
 EVERY_ROUTE = {
@@ -68,3 +69,13 @@ async def test_unknown_route_is_a_json_404(api: Api) -> None:
     response = await api.client.get("/nowhere")
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
+
+
+async def test_not_ready_when_the_event_store_cannot_be_read(api: Api) -> None:
+    api.services.probes.extend([EventStoreProbe(api.ledger), NotConfiguredProbe("MongoDB")])
+    assert (await api.client.get("/ready")).status_code == 200
+    api.ledger.close()
+    response = await api.client.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"event store": "unavailable", "MongoDB": "not configured"}
+    assert "event store" in response.json()["error"]
