@@ -56,3 +56,17 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root.setLevel(level)
     # httpx logs every request URL at INFO; keep it for debugging only.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+
+
+def logging_dict_config(level: str = "INFO") -> dict[str, Any]:
+    """The same JSON lines as a `logging.config` dict, for servers that configure logging
+    themselves (granian applies it in its own processes)."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"json": handler},
+        "loggers": {"_granian": {"handlers": ["json"], "level": level, "propagate": False}},
+        "root": {"handlers": ["json"], "level": level},
+    }

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 SERVERS = ("granian", "uvicorn")
 DEFAULT_SERVER = "uvicorn"  # ADR 0005
 SETTINGS_INVALID = 2
+STORE_UNAVAILABLE = 1
 
 
 def register(subparsers: Any) -> None:
@@ -33,6 +34,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` loads neither Litestar nor the adapters.
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
     from infrastructure.event_store import EventStoreUrlError  # noqa: PLC0415
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
@@ -47,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, EventStoreUrlError) as error:
         print(f"payments serve: {error}", file=sys.stderr)
         return SETTINGS_INVALID
+    except PersistenceError as error:
+        # The URL is not echoed: it may carry a password.
+        print(f"payments serve: cannot open the event store: {error}", file=sys.stderr)
+        return STORE_UNAVAILABLE
     return 0
 
 
@@ -87,6 +94,8 @@ def _serve_with_granian(settings: Settings, host: str, env_file: Path) -> None:
     from granian.constants import Interfaces  # noqa: PLC0415
     from granian.server import Server  # noqa: PLC0415
 
+    from infrastructure.structured_logging import logging_dict_config  # noqa: PLC0415
+
     Server(
         "interfaces.cli.serve:app_from_environment",
         address=host,
@@ -95,5 +104,6 @@ def _serve_with_granian(settings: Settings, host: str, env_file: Path) -> None:
         workers=1,
         factory=True,
         log_access=False,
+        log_dictconfig=logging_dict_config(settings.log_level),
         env_files=[env_file] if env_file.is_file() else None,
     ).serve()
