@@ -26,6 +26,7 @@ from tests.fixtures.mongo import with_database
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 WAIT = 30.0
+PARTS = ("gateway", "service", "stripe", "mongo")
 T = TypeVar("T")
 
 
@@ -51,25 +52,34 @@ def eventually(read: Callable[[], T], until: Callable[[T], bool], within: float 
 class RunningDev:
     """One `payments dev` process with its children."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, ports: dict[str, int] | None = None) -> None:
         self.data_dir = data_dir
-        self.ports = {name: free_port() for name in ("gateway", "service", "stripe", "mongo")}
+        self.ports = ports or {
+            name: free_port() for name in ("gateway", "service", "stripe", "mongo")
+        }
         self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
         self.stripe_url = f"http://127.0.0.1:{self.ports['stripe']}"
         self.service_url = f"http://127.0.0.1:{self.ports['service']}"
         self.frontend_url = self.gateway_url  # FRONTEND_URL when the gateway is not on 3000
-        self.output = data_dir.parent / f"{data_dir.name}-console.log"
+        self.output = data_dir.parent / f"{data_dir.name}-console-{uuid.uuid4().hex[:6]}.log"
         self.gateway = httpx.Client(base_url=self.gateway_url, timeout=15.0)
         self.process: subprocess.Popen[bytes] | None = None
+        configured = os.environ.get("MONGODB_URI")  # a real server in CI: a database of our own
+        self.mongodb_uri = configured and with_database(configured, f"e2e_{uuid.uuid4().hex[:8]}")
+
+    def again(self) -> RunningDev:
+        """Another `payments dev` on the same data dir, ports and database (a restart)."""
+        again = RunningDev(self.data_dir, self.ports)
+        again.mongodb_uri = self.mongodb_uri
+        return again
 
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "interfaces.cli.main", "dev", "--data-dir",
                    str(self.data_dir)]  # fmt: skip
         for name, port in self.ports.items():
             command += [f"--{name}-port", str(port)]
-        configured = os.environ.get("MONGODB_URI")
-        if configured:  # a real server in CI: a database of our own on it
-            command += ["--mongodb-uri", with_database(configured, f"e2e_{uuid.uuid4().hex[:8]}")]
+        if self.mongodb_uri:
+            command += ["--mongodb-uri", self.mongodb_uri]
         return command
 
     def start(self) -> RunningDev:

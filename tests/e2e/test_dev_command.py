@@ -54,3 +54,26 @@ def test_a_child_that_dies_is_named_and_the_rest_are_stopped(tmp_path: Path) -> 
         eventually(lambda: alive_in_groups({p.pgid for p in tree}), lambda left: left == [])
     finally:
         dev.close()
+
+
+def test_a_restart_keeps_orders_tokens_and_the_webhook_secret(tmp_path: Path) -> None:
+    first = RunningDev(tmp_path / "var").start()
+    try:
+        auth = first.login()
+        order = first.place_order(auth, "64a000000000000000000001", 1)
+        session = first.create_session(auth, order["_id"])
+        assert first.interrupt() == 0
+    finally:
+        first.close()
+
+    second = first.again().start()
+    try:
+        assert second.payment(auth, order["_id"])["status"] == "INITIATED"  # same token, same store
+        paid = httpx.post(session["checkoutUrl"], data={"card_number": "4242424242424242"})
+        assert paid.status_code == 303
+        status = eventually(
+            lambda: second.order_status(auth, order["_id"]), lambda s: s != "PENDING"
+        )
+        assert status == "CONFIRMED"  # the webhook verified with the kept secret
+    finally:
+        second.close()
