@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
+from pymongo import UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from infrastructure.mongo_payment_document import (
     PAYMENTS,
@@ -20,6 +21,8 @@ from infrastructure.mongo_payment_document import (
     PaymentDocument,
     ensure_indexes,
 )
+
+DUPLICATE_KEY = 11000
 
 
 class MongoPaymentView(TrackingRecorder):
@@ -53,14 +56,33 @@ class MongoPaymentView(TrackingRecorder):
         to insert and the unique `orderId` index refuses it when a document with an
         equal or newer version exists, which is the "already applied" answer.
         """
-        guard = {"orderId": document["orderId"], "version": {"$lt": document["version"]}}
         try:
-            self._payments.update_one(guard, {"$set": document}, upsert=True)
+            self._payments.update_one(_guard(document), {"$set": document}, upsert=True)
         except DuplicateKeyError:
             self._count(applied=False)
             return False
         self._count(applied=True)
         return True
+
+    def save_payments(self, documents: list[PaymentDocument]) -> None:
+        """`save_payment` for many documents in one round trip (rebuilds and catch-ups)."""
+        if not documents:
+            return
+        writes = [
+            UpdateOne(_guard(document), {"$set": document}, upsert=True) for document in documents
+        ]
+        try:
+            self._payments.bulk_write(writes, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            with self._counts_lock:
+                self.applied += len(documents) - len(errors)
+                self.stale += len(errors)
+            return
+        with self._counts_lock:
+            self.applied += len(documents)
 
     def insert_tracking(self, tracking: Tracking) -> None:
         """Moves the position forward only (`$max`), so a replay can never move it back."""
@@ -81,3 +103,8 @@ class MongoPaymentView(TrackingRecorder):
                 self.applied += 1
             else:
                 self.stale += 1
+
+
+def _guard(document: PaymentDocument) -> PaymentDocument:
+    """Matches the order's document only while it reflects an older version."""
+    return {"orderId": document["orderId"], "version": {"$lt": document["version"]}}

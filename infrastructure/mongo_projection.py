@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from eventsourcing.projection import Projection
 from application.ledger import PaymentLedger
 from application.status import report_of
 from domain.payment import Payment
-from infrastructure.mongo_payment_document import document_of
+from infrastructure.mongo_payment_document import PaymentDocument, document_of
 from infrastructure.mongo_payment_view import MongoPaymentView
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,23 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
                     extra={"orderId": payment.order_id, "version": payment.version},
                 )
         self.view.insert_tracking(tracking)
+
+    def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
+        """`process_event` for a run of events, with one document write per order.
+
+        Within a batch only each order's last state matters (the guard would
+        refuse the earlier ones anyway), so they are written in one bulk request
+        and the position once, after it.
+        """
+        latest: dict[str, PaymentDocument] = {}
+        for domain_event, _ in batch:
+            if isinstance(domain_event, Payment.Event):
+                payment = self._state_after(domain_event)
+                if payment is not None:
+                    latest[payment.order_id] = document_of(report_of(payment))
+        self.view.save_payments(list(latest.values()))
+        if batch:
+            self.view.insert_tracking(batch[-1][1])
 
     def _state_after(self, event: Payment.Event) -> Payment | None:
         payment_id = event.originator_id

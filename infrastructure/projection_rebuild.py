@@ -51,10 +51,10 @@ def catch_up(
         )
         if not batch:
             break
-        for notification in batch:
-            event = ledger.mapper.to_domain_event(notification)
-            projection.process_event(event, Tracking(ledger.name, notification.id))
-            position = notification.id
+        projection.process_batch(
+            [(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id)) for n in batch]
+        )
+        position = batch[-1].id
         events += len(batch)
         if on_progress is not None and position is not None:
             on_progress(position)
