@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +45,19 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def console_text(line: str) -> str:
+    """A JSON log line as `LEVEL message (ids)`; the full line stays in the log file."""
+    try:
+        record = json.loads(line) if line.startswith("{") else None
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or "message" not in record:
+        return line
+    ids = [f"{key}={record[key]}" for key in ("orderId", "sessionId", "eventId") if key in record]
+    suffix = f" ({', '.join(ids)})" if ids else ""
+    return f"{record.get('level', '')} {record['message']}{suffix}".strip()
+
+
 class RunningChild:
     """A started child; its output goes to `log_path` and, tagged, to the console."""
 
@@ -80,8 +94,8 @@ class RunningChild:
                 log.write(line)
                 log.flush()
                 if echo is not None:
-                    text = line.decode(errors="replace").rstrip()[:ECHO_WIDTH]
-                    print(f"[{self.spec.name}] {text}", file=echo, flush=True)
+                    text = console_text(line.decode(errors="replace").rstrip())
+                    print(f"[{self.spec.name}] {text[:ECHO_WIDTH]}", file=echo, flush=True)
 
     def stop(self, timeout: float) -> None:
         """SIGTERM to the child's process group, SIGKILL if it outlives `timeout`."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from interfaces.dev_stack.children import ChildSpec
+from interfaces.dev_stack.children import ChildSpec, console_text
 from interfaces.dev_stack.supervisor import (
     ChildExited,
     ChildNotReady,
@@ -144,3 +144,9 @@ def test_child_output_goes_to_its_log_file(tmp_path: Path, supervisor: Superviso
     supervisor.start([child(tmp_path, "db")])
     supervisor.stop_all()
     assert "db says hello" in (tmp_path / "logs" / "db.log").read_text()
+
+
+def test_json_log_lines_are_shortened_for_the_console() -> None:
+    line = '{"time":"t","level":"INFO","logger":"x","message":"order confirmed","orderId":"o1"}'
+    assert console_text(line) == "INFO order confirmed (orderId=o1)"
+    assert console_text("plain text {not json") == "plain text {not json"
