@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import jwt
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
@@ -46,11 +46,15 @@ class CallerToken(Token):
         )
         if not user_id:
             raise NotAuthorizedException("Token names no user")
-        return cls(
-            exp=datetime.fromtimestamp(claims["exp"], tz=UTC),
-            sub=user_id,
-            extras={"email": claims.get("email"), "role": claims.get("role")},
-        )
+        try:
+            return cls(
+                exp=datetime.fromtimestamp(claims["exp"], tz=UTC),
+                sub=user_id,
+                extras={"email": claims.get("email"), "role": claims.get("role")},
+            )
+        except (OverflowError, OSError, ValueError, ImproperlyConfiguredException) as error:
+            # An `exp` too far out for a datetime is as unusable as a bad signature.
+            raise NotAuthorizedException("Unusable expiry") from error
 
 
 class BearerJWTMiddleware(JWTAuthenticationMiddleware):

@@ -49,6 +49,7 @@ BAD_HEADERS = {
     "no user id claim": bearer(
         jwt.encode({"email": "a@b.c", "exp": int(time.time()) + 60}, JWT_SECRET, "HS256")
     ),
+    "exp beyond any date": bearer(token_for(expires_in=10**13)),
     "HS512 not allowed": bearer(
         jwt.encode({"userId": "user_1", "exp": int(time.time()) + 60}, JWT_SECRET, "HS512")
     ),

@@ -141,6 +141,17 @@ def test_without_a_stripe_key_create_session_is_500_and_the_rest_works(
         assert (status.status_code, status.json()) == (404, {"error": "Order not found"})
 
 
+def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
+    def chunks() -> Iterator[bytes]:  # chunked: no Content-Length announces the size
+        for _ in range(64):
+            yield b"x" * 8192
+
+    response = httpx.post(
+        f"{served}/webhook", content=chunks(), headers={"Stripe-Signature": "t=1,v1=00"}
+    )
+    assert (response.status_code, response.json()) == (413, {"error": "Payload too large"})
+
+
 @pytest.mark.parametrize(
     ("settings", "named"),
     [
