@@ -23,6 +23,7 @@ def _users() -> list[str]:
 
 
 def ready_banner(plan: Sequence[ChildSpec], data_dir: Path, mongodb_uri: str) -> str:
+    """Where everything listens, who can log in, which cards to use."""
     lines = ["", "payments dev is up:"]
     for spec in reversed(plan):
         lines.append(f"  {TITLES.get(spec.name, spec.name):<22} {spec.url}")
@@ -30,6 +31,9 @@ def ready_banner(plan: Sequence[ChildSpec], data_dir: Path, mongodb_uri: str) ->
         lines.append(f"  {'MongoDB':<22} {mongodb_uri}")
     gateway = next(spec.url for spec in plan if spec.name == "shop")
     service = next(spec.url for spec in plan if spec.name == "payments")
+    if all(spec.name != "stripe" for spec in plan):
+        listen = f"stripe listen --forward-to localhost:{service.rsplit(':', 1)[1]}/webhook"
+        lines.append(f"  {'Stripe (test mode)':<22} {listen}")
     lines += [
         f"  {'Payments via gateway':<22} {gateway}/payments/…",
         f"  {'OpenAPI':<22} {service}/schema",
