@@ -14,6 +14,7 @@ from application.apply_stripe_event import ApplyStripeEvent
 from application.checkout import CreateCheckoutSession
 from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, Clock, OrderDirectory, PaymentStatusView
+from application.reconcile import Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
@@ -57,6 +58,7 @@ class Services:
     apply_stripe_event: ApplyStripeEvent
     get_payment_status: GetPaymentStatus
     get_payment_history: GetPaymentHistory
+    reconcile: Reconcile
     ledger: PaymentLedger
     status_view: PaymentStatusView
     webhook_signature: WebhookSignature
@@ -78,11 +80,13 @@ def wire(
     policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL,
 ) -> Services:
     """The use cases on top of the given ports; probes, workers and closers are added after."""
+    apply_stripe_event = ApplyStripeEvent(ledger, policy)
     return Services(
         create_checkout_session=CreateCheckoutSession(ledger, orders, checkout, clock),
-        apply_stripe_event=ApplyStripeEvent(ledger, policy),
+        apply_stripe_event=apply_stripe_event,
         get_payment_status=GetPaymentStatus(status_view, ledger),
         get_payment_history=GetPaymentHistory(ledger),
+        reconcile=Reconcile(ledger, checkout, apply_stripe_event, clock),
         ledger=ledger,
         status_view=status_view,
         webhook_signature=WebhookSignature(webhook_secrets),

@@ -34,7 +34,6 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
-    from interfaces.reconcile_wiring import build_reconcile  # noqa: PLC0415
 
     try:
         settings = Settings.from_environment(env_file=args.env_file)
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"payments reconcile: {error}", file=sys.stderr)
         return 2
     services = build_services(settings)
-    reconcile = build_reconcile(settings, services)
+    reconcile = services.reconcile
 
     async def once() -> ReconcileSummary:
         try:

@@ -54,10 +54,8 @@ def run(args: argparse.Namespace) -> int:
 def periodic_tasks(settings: Settings, services: Services) -> list[PeriodicTask]:
     """Jobs repeated while the worker runs: the reconciliation sweep (issue 7)."""
     from infrastructure.periodic_task import PeriodicTask  # noqa: PLC0415
-    from interfaces.reconcile_wiring import build_reconcile  # noqa: PLC0415
 
-    reconcile = build_reconcile(settings, services)
-    return [PeriodicTask("reconcile", settings.reconcile_interval_seconds, reconcile)]
+    return [PeriodicTask("reconcile", settings.reconcile_interval_seconds, services.reconcile)]
 
 
 async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Services) -> None:
