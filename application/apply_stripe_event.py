@@ -116,7 +116,9 @@ class ApplyStripeEvent:
             event.type == CHECKOUT_COMPLETED and session.payment_status in PAID_STATUSES
         ):
             payment.succeed(
-                event.id, session.payment_intent or "", session.payer_email,
+                event.id,
+                session.payment_intent or "",
+                session.payer_email,
                 _amount_of(session, payment),
             )
         elif event.type == CHECKOUT_COMPLETED:

@@ -142,10 +142,15 @@ class Reconcile:
         status = "" if summary.dry_run or payment is None else payment.status.value
         summary.changes.append(ReconcileChange(order_id, session_id, event.id, event.type, status))
         log.info(
-            "reconcile would apply a missed event" if summary.dry_run
+            "reconcile would apply a missed event"
+            if summary.dry_run
             else "reconcile applied a missed event",
-            extra={"orderId": order_id, "sessionId": session_id, "eventId": event.id,
-                   "eventType": event.type},
+            extra={
+                "orderId": order_id,
+                "sessionId": session_id,
+                "eventId": event.id,
+                "eventType": event.type,
+            },
         )
 
 

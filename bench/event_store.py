@@ -15,16 +15,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from application.apply_stripe_event import ApplyStripeEvent  # noqa: E402
-from application.checkout import CreateCheckoutSession  # noqa: E402
-from application.identity import Caller  # noqa: E402
-from application.ledger import PaymentLedger  # noqa: E402
-from application.stripe_events import decode_stripe_event  # noqa: E402
-from domain.lifecycle import FailedPaymentPolicy  # noqa: E402
-from infrastructure.event_store import event_store_env  # noqa: E402
-from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, an_order  # noqa: E402
-from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url  # noqa: E402
-from tests.stripe_payloads import checkout_event, encode  # noqa: E402
+from application.apply_stripe_event import ApplyStripeEvent
+from application.checkout import CreateCheckoutSession
+from application.identity import Caller
+from application.ledger import PaymentLedger
+from application.stripe_events import decode_stripe_event
+from domain.lifecycle import FailedPaymentPolicy
+from infrastructure.event_store import event_store_env
+from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, an_order
+from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
+from tests.stripe_payloads import checkout_event, encode
 
 
 async def run(ledger: PaymentLedger, n: int) -> float:
@@ -44,9 +44,11 @@ async def run(ledger: PaymentLedger, n: int) -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        with PaymentLedger(event_store_env(f"sqlite:///{tmp}/bench.db")) as ledger:
-            results["sqlite"] = asyncio.run(run(ledger, n))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        PaymentLedger(event_store_env(f"sqlite:///{tmp}/bench.db")) as ledger,
+    ):
+        results["sqlite"] = asyncio.run(run(ledger, n))
     url = fresh_postgres_url()
     try:
         with PaymentLedger(event_store_env(url)) as ledger:

@@ -11,10 +11,27 @@ from domain.errors import InvalidAmount
 # ISO 4217 exponents that differ from the usual 2 (Stripe's zero- and
 # three-decimal currency lists); every other currency has two decimals.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    **{code: 0 for code in (
-        "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
-        "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
-    )},
+    **{
+        code: 0
+        for code in (
+            "bif",
+            "clp",
+            "djf",
+            "gnf",
+            "jpy",
+            "kmf",
+            "krw",
+            "mga",
+            "pyg",
+            "rwf",
+            "ugx",
+            "vnd",
+            "vuv",
+            "xaf",
+            "xof",
+            "xpf",
+        )
+    },
     **{code: 3 for code in ("bhd", "jod", "kwd", "omr", "tnd")},
 }
 DEFAULT_EXPONENT = 2

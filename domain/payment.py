@@ -133,7 +133,11 @@ class Payment(Aggregate):
         payment_id = payment_id_for(order.order_id)
         topic = f"{cls.__module__}:{cls.__qualname__}"
         digest = chain_digest(
-            GENESIS_HASH, cls.Initiated.__qualname__, payment_id, cls.INITIAL_VERSION, at,
+            GENESIS_HASH,
+            cls.Initiated.__qualname__,
+            payment_id,
+            cls.INITIAL_VERSION,
+            at,
             {**data, "originator_topic": topic},
         )
         return cls._create(

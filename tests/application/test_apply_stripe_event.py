@@ -57,7 +57,10 @@ async def test_unpaid_completion_waits_then_async_result_decides(world, session_
 
 @pytest.mark.parametrize(
     ("policy", "status"),
-    [(FailedPaymentPolicy.CANCEL, PaymentStatus.FAILED), (FailedPaymentPolicy.RETRY, PaymentStatus.INITIATED)],
+    [
+        (FailedPaymentPolicy.CANCEL, PaymentStatus.FAILED),
+        (FailedPaymentPolicy.RETRY, PaymentStatus.INITIATED),
+    ],
 )
 async def test_declined_card_follows_the_policy(world, session_id, policy, status):
     await world.apply(policy)(event(payment_failed_event("ord_1")))
@@ -70,7 +73,10 @@ async def test_events_that_are_not_ours_are_ignored_and_record_nothing(world, se
     strangers = [
         checkout_event("checkout.session.completed", "ord_unknown", "cs_other"),
         checkout_event("checkout.session.completed", "ord_1", "cs_not_the_orders_session"),
-        {**checkout_event("checkout.session.completed", "ord_1", session_id), "type": "invoice.paid"},
+        {
+            **checkout_event("checkout.session.completed", "ord_1", session_id),
+            "type": "invoice.paid",
+        },
         payment_failed_event("ord_unknown"),
     ]
     for payload in strangers:

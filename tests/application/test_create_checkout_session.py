@@ -97,7 +97,7 @@ def test_twenty_concurrent_creates_end_with_one_payment_and_one_session(world):
         barrier.wait()
         try:
             links.append(asyncio.run(world.create_session()(BUYER, "ord_1")))
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=create) for _ in range(20)]
@@ -119,7 +119,9 @@ def test_a_racing_create_that_got_its_own_session_expires_it(world):
     original = world.stripe.open_session
 
     async def fresh_key_each_time(request):
-        return await original(type(request)(request.order, request.customer_email, f"k{next(keys)}"))
+        return await original(
+            type(request)(request.order, request.customer_email, f"k{next(keys)}")
+        )
 
     world.stripe.open_session = fresh_key_each_time
     barrier = threading.Barrier(5)

@@ -33,7 +33,10 @@ async def test_history_lists_every_event_in_order_with_its_chain(world):
     paid = checkout_event("checkout.session.completed", "ord_1", link.session_id)
     await world.apply()(decode_stripe_event(encode(paid)))
     history = await world.history()(AUDITOR, "ord_1")
-    assert [(entry.version, entry.type) for entry in history] == [(1, "Initiated"), (2, "Succeeded")]
+    assert [(entry.version, entry.type) for entry in history] == [
+        (1, "Initiated"),
+        (2, "Succeeded"),
+    ]
     assert history[1].previous_hash == history[0].chain_hash
     assert history[1].data["stripe_event_id"] == paid["id"]
     assert history[0].data["amount"] == {"minor": 20498, "currency": "usd"}

@@ -24,7 +24,9 @@ def test_events_round_trip_with_their_types_and_hashes():
         assert type(restored) is type(event)
         assert vars(restored) == vars(event)
         assert digest_of(restored) == vars(event)["chain_hash"]
-    initiated = mapper.to_domain_event(mapper.to_stored_event(initiated_payment().collect_events()[0]))
+    initiated = mapper.to_domain_event(
+        mapper.to_stored_event(initiated_payment().collect_events()[0])
+    )
     assert isinstance(vars(initiated)["amount"], Money)
     assert isinstance(vars(initiated)["lines"][0], OrderLine)
     assert isinstance(vars(initiated)["expires_at"], datetime)
