@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from interfaces.cli.main import main
+from interfaces.dev_stack.banner import ready_banner
 from interfaces.dev_stack.children import ChildSpec
 from interfaces.dev_stack.dev_secrets import SECRETS_FILE, load_or_create
 from interfaces.dev_stack.plan import DevOptions, build_plan
@@ -95,3 +96,15 @@ def test_real_stripe_without_its_keys_is_refused(
 
     assert code == 2
     assert "STRIPE_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_the_banner_names_the_urls_users_and_how_to_reach_real_stripe(tmp_path: Path) -> None:
+    options = DevOptions(tmp_path, service_port=8000, real_stripe_key="sk_test_x")
+    plan = build_plan(options, load_or_create(tmp_path))
+
+    banner = ready_banner(plan, tmp_path, "mongodb://127.0.0.1:27017/paymentdb")
+
+    assert "http://127.0.0.1:3000" in banner
+    assert "testuser@example.com / password123 (user)" in banner
+    assert "auditor@example.com / password123 (auditor)" in banner
+    assert "stripe listen --forward-to localhost:8000/webhook" in banner
