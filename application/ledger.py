@@ -29,7 +29,12 @@ class PaymentLedger(Application[UUID]):
         self._listeners: list[SaveListener] = []
 
     def add_listener(self, listener: SaveListener) -> None:
-        self._listeners.append(listener)
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: SaveListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def find(self, order_id: str) -> Payment | None:
         return self.load(payment_id_for(order_id))

@@ -79,6 +79,7 @@ class PaymentProcessor:
     async def start(self) -> None:
         """Runs in the background until `stop()` (the app lifespan's worker protocol)."""
         self._stop = asyncio.Event()
+        self._ledger.add_listener(self._on_saved)
         self._task = asyncio.create_task(self.run(self._stop), name="payment-processor")
 
     async def stop(self) -> None:
@@ -87,6 +88,7 @@ class PaymentProcessor:
         if self._task is not None:
             await self._task
             self._task = None
+        self._ledger.remove_listener(self._on_saved)
 
     def position(self) -> int:
         """The last notification whose payment has been settled (0 before the first)."""

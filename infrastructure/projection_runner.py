@@ -44,6 +44,7 @@ class ProjectionRunner:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("projection runner already started")
+        self._ledger.add_listener(self._wake)
         self._thread = threading.Thread(target=self._run, name="status-projection", daemon=True)
         self._thread.start()
 
@@ -55,6 +56,7 @@ class ProjectionRunner:
                 self._subscription.stop()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._ledger.remove_listener(self._wake)
 
     @property
     def is_running(self) -> bool:
