@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+
+from application.ledger import PaymentLedger
 
 DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
 MAPPER_TOPIC = "infrastructure.event_encoding:MsgspecMapper"
 TRANSCODER_TOPIC = "infrastructure.event_encoding:MsgspecTranscoder"
+T = TypeVar("T")
 
 
 class EventStoreUrlError(ValueError):
@@ -61,3 +69,27 @@ def _postgres_env(url: str) -> dict[str, str]:
     if schema:
         env["POSTGRES_SCHEMA"] = schema[0]
     return env
+
+
+def open_ledger(url: str) -> PaymentLedger:
+    """The payment ledger on the store at `url`, its tables created if missing."""
+    return survive_concurrent_schema_creation(lambda: PaymentLedger(event_store_env(url)))
+
+
+def survive_concurrent_schema_creation(create: Callable[[], T], attempts: int = 5) -> T:
+    """Runs `create`, retrying when another process created the same tables at that moment.
+
+    Replicas starting together on a fresh PostgreSQL database all run
+    `CREATE TABLE IF NOT EXISTS`; PostgreSQL lets one win and fails the others
+    with a unique violation on its catalogue (or "tuple concurrently updated").
+    Once the winner has committed, the statement is a no-op, so a short retry is
+    all the loser needs.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return create()
+        except (IntegrityError, InternalError, ProgrammingError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -24,6 +24,7 @@ from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
 from infrastructure.backoff import Backoff
+from infrastructure.event_store import survive_concurrent_schema_creation
 from infrastructure.processor_leadership import Leadership, leadership_for
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class PaymentProcessor:
         self._leadership = leadership
         self._settings = settings or ProcessorSettings()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._tracking = ledger.factory.tracking_recorder()
+        self._tracking = survive_concurrent_schema_creation(ledger.factory.tracking_recorder)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.parked: dict[UUID, str] = {}

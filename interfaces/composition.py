@@ -18,7 +18,7 @@ from application.reconcile import Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
-from infrastructure.event_store import event_store_env
+from infrastructure.event_store import open_ledger
 from infrastructure.event_store_status_view import EventStoreStatusView
 from infrastructure.inventory_ledger import HttpInventoryLedger
 from infrastructure.mongo_status_view import MongoPaymentStatusView
@@ -97,7 +97,7 @@ def wire(
 def build_services(settings: Settings) -> Services:
     """The production graph, from settings."""
     clock = SystemClock()
-    ledger = PaymentLedger(event_store_env(settings.event_store_url))
+    ledger = open_ledger(settings.event_store_url)
     orders = HttpOrderDirectory(
         settings.order_service_url, internal_token=settings.internal_service_token
     )

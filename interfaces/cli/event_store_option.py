@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from application.ledger import PaymentLedger
-from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, event_store_env
+from infrastructure import event_store
+from infrastructure.event_store import DEFAULT_EVENT_STORE_URL
 
 
 class StoreUnavailable(Exception):
@@ -36,7 +37,7 @@ def open_ledger(args: argparse.Namespace) -> PaymentLedger:
         if path != ":memory:" and not Path(unquote(path)).is_file():
             raise StoreUnavailable(f"no event store at {redacted(url)}")
     try:
-        return PaymentLedger(event_store_env(url))
+        return event_store.open_ledger(url)
     except Exception as error:  # any driver error means "cannot open"
         raise StoreUnavailable(f"cannot open event store {redacted(url)}: {error}") from error
 

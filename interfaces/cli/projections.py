@@ -21,8 +21,7 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from application.ledger import PaymentLedger
-from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, EventStoreUrlError, event_store_env
+from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, EventStoreUrlError, open_ledger
 from infrastructure.mongo_payment_document import DEFAULT_DATABASE, PaymentDocument
 from infrastructure.mongo_payment_view import MongoPaymentView
 from infrastructure.mongo_projection import PaymentStatusProjection
@@ -81,7 +80,7 @@ def _rebuild(store_url: str, mongodb_uri: str, console: Console) -> ProjectionSu
     try:
         client.admin.command("ping")
         view = MongoPaymentView(client.get_default_database(default=DEFAULT_DATABASE))
-        with PaymentLedger(event_store_env(_existing_store(store_url))) as ledger:
+        with open_ledger(_existing_store(store_url)) as ledger:
             projection = PaymentStatusProjection(view, ledger)
             with _progress_bar(console) as bar:
                 task = bar.add_task("rebuilding", total=max(ledger.last_notification_id(), 1))
