@@ -151,3 +151,15 @@ def test_an_expired_token_is_refused(shop: RunningShop) -> None:
 
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid token"}
+
+
+def test_the_browser_returning_from_checkout_gets_a_page_not_a_401(shop: RunningShop) -> None:
+    order_id = shop.create_order(shop.login(), [(HEADPHONES, 1)])["_id"]
+
+    paid = shop.http.get(f"/orders/{order_id}", params={"payment": "success", "session_id": "cs_1"})
+    cancelled = shop.http.get(f"/orders/{order_id}", params={"payment": "cancelled"})
+
+    assert paid.status_code == 200 and "being confirmed" in paid.text
+    assert paid.headers["content-type"].startswith("text/html")
+    assert "cancelled" in cancelled.text
+    assert shop.http.get(f"/orders/{order_id}").status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Response, get, post
+from litestar import MediaType, Response, get, post
 
 from sandbox.shop.documents import order_document
 from sandbox.shop.errors import NotFound
@@ -40,9 +40,26 @@ async def list_orders(request: AnyRequest, shop: Shop) -> Response[bytes]:
 
 @get("/orders/{order_id:str}")
 async def get_order(request: AnyRequest, shop: Shop, order_id: str) -> Response[bytes]:
+    if "payment" in request.query_params and "authorization" not in request.headers:
+        return checkout_return_page(request.query_params["payment"])
     caller = bearer_caller(request, shop)
     order = shop.orders.find(order_id)
     # Someone else's order is "not found", so ids cannot be probed.
     if order is None or order.user_id != caller.user_id:
         raise NotFound("Order not found")
     return json_reply({"order": order_document(order)})
+
+
+def checkout_return_page(outcome: str) -> Response[bytes]:
+    """Where Stripe sends the browser back (`success_url`/`cancel_url`): the storefront's page.
+
+    It promises nothing: the order is confirmed when the payment service hears
+    from Stripe, not when the browser comes back.
+    """
+    text = (
+        "Thank you: your payment is being confirmed. Your order shows CONFIRMED once it is."
+        if outcome == "success"
+        else "Payment cancelled: your order stays PENDING until its checkout session expires."
+    )
+    page = f"<!doctype html><title>Your order</title><p id=\"outcome\">{text}</p>"
+    return Response(page.encode(), media_type=MediaType.HTML)
