@@ -22,7 +22,8 @@ from domain.money import Money
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
-PAID_STATUSES = frozenset({"paid", "no_payment_required"})
+# Fulfil only on `paid` (STRIPE_FACTS); we never open a session that needs no payment.
+PAID_STATUSES = frozenset({"paid"})
 CONFLICT_RETRIES = 5
 
 

@@ -11,7 +11,9 @@ from application.errors import OrderNotFound, OrderNotPayable, PaymentAlreadyCom
 from application.identity import Caller
 from application.ledger import PaymentConflict, PaymentLedger
 from application.ports import CheckoutGateway, CheckoutRequest, Clock, OrderDirectory
+from domain.errors import InvalidOrder
 from domain.lifecycle import PaymentStatus
+from domain.order import OrderSnapshot
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class CreateCheckoutSession:
             raise OrderNotPayable(order.status)
         existing = await asyncio.to_thread(self._ledger.find, order_id)
         if existing is not None:
+            await self._refuse_if_order_changed(existing, order)
             return self._existing_link(existing)
         request = CheckoutRequest(order, caller.email, f"checkout:{order_id}")
         session = await self._checkout.open_session(request)
@@ -71,6 +74,21 @@ class CreateCheckoutSession:
             extra={"orderId": order_id, "sessionId": session.session_id},
         )
         return CheckoutLink(session.url, session.session_id)
+
+    async def _refuse_if_order_changed(self, payment: Payment, order: OrderSnapshot) -> None:
+        """An open session charges what the order was; if the order changed, close it.
+
+        Its expiry then fails the payment and cancels the order: nobody can pay a
+        stale amount, and the order service's total stays the one that counts.
+        """
+        if not payment.is_open or (payment.amount, payment.lines) == (order.total, order.lines):
+            return
+        log.error(
+            "order changed after its checkout session opened; closing the session",
+            extra={"orderId": order.order_id, "sessionId": payment.checkout_session_id},
+        )
+        await self._checkout.expire_session(payment.checkout_session_id)
+        raise InvalidOrder(f"order {order.order_id} changed after its checkout session opened")
 
     def _existing_link(self, payment: Payment) -> CheckoutLink:
         if payment.status is PaymentStatus.SUCCESS:

@@ -16,6 +16,7 @@ class FailureReason(StrEnum):
     EXPIRED = "expired"
     ASYNC_FAILED = "async_failed"
     PAYMENT_FAILED = "payment_failed"
+    AMOUNT_MISMATCH = "amount_mismatch"
 
 
 class FailedPaymentPolicy(StrEnum):

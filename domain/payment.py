@@ -212,10 +212,18 @@ class Payment(Aggregate):
     def succeed(
         self, stripe_event_id: str, payment_intent: str, customer_email: str, amount: Money
     ) -> None:
-        """Money arrived. After a failure it belongs to a cancelled order: refund it."""
+        """Money arrived. After a failure it belongs to a cancelled order: refund it.
+
+        Money that is not the order's total (another amount or currency) never
+        confirms the order: the payment fails and what arrived is refunded.
+        """
         if self.has_applied(stripe_event_id):
             return
-        if self.status is PaymentStatus.INITIATED:
+        if self.status is PaymentStatus.INITIATED and amount != self.amount:
+            reason = f"received {amount}, expected {self.amount}"
+            self._failed(FailureReason.AMOUNT_MISMATCH.value, stripe_event_id, reason)
+            self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
+        elif self.status is PaymentStatus.INITIATED:
             self._succeeded(stripe_event_id, payment_intent, customer_email, amount)
         elif self.status is PaymentStatus.FAILED and self.refund_due is None:
             self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
@@ -296,17 +304,20 @@ class Payment(Aggregate):
             effects.append(ConfirmOrder(self.order_id))
         if self.failure_reason is not None:
             effects.extend(self._cancellation_effects())
-        if self.refund_due is not None and self.refund_id is None and self.payment_intent:
-            effects.append(RefundPayment(self.order_id, self.payment_intent, self.refund_due))
+        if self.refund_due is not None and self.refund_id is None:
+            # Without a payment intent the refund call fails loudly (and is parked with an
+            # alert) rather than the money being forgotten.
+            intent = self.payment_intent or ""
+            effects.append(RefundPayment(self.order_id, intent, self.refund_due))
         return effects
 
     def _cancellation_effects(self) -> list[Effect]:
         if self.failure_reason is FailureReason.PAYMENT_FAILED and not self.checkout_closed:
             return [CloseCheckout(self.order_id, self.checkout_session_id)]
         releases: list[Effect] = [
-            ReleaseStock(self.order_id, line.product_id, line.quantity)
-            for line in self.lines
-            if line.product_id not in self.released_products
+            ReleaseStock(self.order_id, product_id, quantity)
+            for product_id, quantity in self.reserved_stock().items()
+            if product_id not in self.released_products
         ]
         if releases:
             return releases
@@ -320,11 +331,22 @@ class Payment(Aggregate):
         if self.failure_reason is not None and not self.checkout_closed:
             self._checkout_closed(outcome)
 
+    def reserved_stock(self) -> dict[str, int]:
+        """Units reserved per product; an order may list a product on several lines.
+
+        Stock is released per product because the inventory service's idempotency
+        key is per order and product.
+        """
+        reserved: dict[str, int] = {}
+        for line in self.lines:
+            reserved[line.product_id] = reserved.get(line.product_id, 0) + line.quantity
+        return reserved
+
     def record_inventory_released(self, product_id: str) -> None:
-        line = next((line for line in self.lines if line.product_id == product_id), None)
-        if line is None or self.failure_reason is None or product_id in self.released_products:
+        quantity = self.reserved_stock().get(product_id)
+        if quantity is None or self.failure_reason is None or product_id in self.released_products:
             return
-        self._inventory_released(product_id, line.quantity)
+        self._inventory_released(product_id, quantity)
 
     def record_order_cancelled(self) -> None:
         if self.failure_reason is not None and not self.order_cancelled:

@@ -87,3 +87,15 @@ async def test_events_that_are_not_ours_are_ignored_and_record_nothing(world, se
 async def test_amount_received_is_what_stripe_reports(world, session_id):
     await world.apply()(completed(session_id, amount_total=20498, currency="usd"))
     assert world.ledger.find("ord_1").amount_received.minor == 20498
+
+
+async def test_a_session_that_needed_no_payment_does_not_confirm_the_order(world, session_id):
+    await world.apply()(completed(session_id, payment_status="no_payment_required", amount_total=0))
+    assert world.ledger.find("ord_1").status is PaymentStatus.INITIATED
+
+
+async def test_a_paid_session_for_another_amount_is_refunded_not_confirmed(world, session_id):
+    await world.apply()(completed(session_id, amount_total=1, currency="usd"))
+    payment = world.ledger.find("ord_1")
+    assert payment.status is PaymentStatus.FAILED
+    assert payment.refund_due.minor == 1

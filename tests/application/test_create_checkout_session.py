@@ -139,3 +139,11 @@ def test_a_racing_create_that_got_its_own_session_expires_it(world):
     winner = world.ledger.find("ord_1").checkout_session_id
     assert {link.session_id for link in links} == {winner}
     assert sorted(world.stripe.expired) == sorted(s for s in world.stripe.sessions if s != winner)
+
+
+async def test_an_order_changed_after_checkout_opened_closes_the_stale_session(world):
+    first = await world.create_session()(BUYER, "ord_1")
+    world.orders.add(an_order("ord_1", "user_1", lines=(an_order().lines[0],)))
+    with pytest.raises(InvalidOrder, match="changed"):
+        await world.create_session()(BUYER, "ord_1")
+    assert world.stripe.expired == [first.session_id]

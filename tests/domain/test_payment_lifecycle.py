@@ -8,6 +8,7 @@ from domain.effects import CancelOrder, CloseCheckout, ConfirmOrder, RefundPayme
 from domain.errors import InvalidOrder
 from domain.lifecycle import FailedPaymentPolicy, FailureReason, PaymentStatus
 from domain.money import Money
+from domain.order import OrderLine
 from domain.payment import Payment, payment_id_for
 from tests.domain.conftest import NOW, initiated_payment
 from tests.fakes import an_order
@@ -156,3 +157,33 @@ def test_facts_cannot_be_recorded_out_of_place(payment):
     payment.fail(FailureReason.EXPIRED, "evt_1")
     payment.record_inventory_released("not-in-the-order")
     assert new_events(payment) == ["Failed"]
+
+
+@pytest.mark.parametrize("received", [Money(1, "usd"), Money(20498, "eur"), Money(20499, "usd")])
+def test_money_that_is_not_the_order_total_never_confirms_the_order(payment, received):
+    payment.succeed("evt_1", "pi_1", "buyer@example.com", received)
+    assert payment.status is PaymentStatus.FAILED
+    assert payment.failure_reason is FailureReason.AMOUNT_MISMATCH
+    assert payment.refund_due == received
+    effects = payment.pending_effects()
+    assert ConfirmOrder("ord_1") not in effects
+    assert RefundPayment("ord_1", "pi_1", received) in effects
+    assert ReleaseStock("ord_1", "prod_a", 2) in effects
+
+
+def test_a_product_on_two_lines_is_released_once_with_both_quantities():
+    lines = (
+        OrderLine("prod_a", "Keyboard", 2, Money(9999, "usd")),
+        OrderLine("prod_a", "Keyboard", 3, Money(9999, "usd")),
+    )
+    payment = initiated_payment(lines=lines)
+    payment.fail(FailureReason.EXPIRED, "evt_1")
+    assert payment.pending_effects() == [ReleaseStock("ord_1", "prod_a", 5)]
+    payment.record_inventory_released("prod_a")
+    assert payment.pending_effects() == [CancelOrder("ord_1")]
+
+
+def test_a_refund_without_a_payment_intent_is_still_owed(payment):
+    payment.fail(FailureReason.EXPIRED, "evt_1")
+    payment.succeed("evt_2", "", "buyer@example.com", PAID)
+    assert RefundPayment("ord_1", "", PAID) in payment.pending_effects()
