@@ -14,6 +14,3 @@ class InvalidAmount(PaymentError):
 class InvalidOrder(PaymentError):
     """Order data that cannot be charged as it stands (empty, totals disagree…)."""
 
-
-class PaymentAlreadyExists(PaymentError):
-    """A payment was already initiated for this order."""

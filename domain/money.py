@@ -72,11 +72,6 @@ class Money(msgspec.Struct, frozen=True):
     def to_major(self) -> Decimal:
         return Decimal(self.minor).scaleb(-exponent_of(self.currency))
 
-    def __add__(self, other: Money) -> Money:
-        if other.currency != self.currency:
-            raise InvalidAmount(f"cannot add {other.currency} to {self.currency}")
-        return Money(self.minor + other.minor, self.currency)
-
     def times(self, quantity: int) -> Money:
         return Money(self.minor * quantity, self.currency)
 

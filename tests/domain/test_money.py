@@ -24,7 +24,3 @@ def test_amounts_that_cannot_be_charged_exactly_are_refused(major, currency):
     with pytest.raises(InvalidAmount):
         Money.from_major(major, currency)
 
-
-def test_adding_different_currencies_is_refused():
-    with pytest.raises(InvalidAmount):
-        Money(100, "usd") + Money(100, "eur")
