@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
@@ -15,31 +15,74 @@ from application.ledger import PaymentLedger
 DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
 MAPPER_TOPIC = "infrastructure.event_encoding:MsgspecMapper"
 TRANSCODER_TOPIC = "infrastructure.event_encoding:MsgspecTranscoder"
+MASK = "***"
 T = TypeVar("T")
 
 
 class EventStoreUrlError(ValueError):
-    """EVENT_STORE_URL names no store we can use."""
+    """EVENT_STORE_URL names no store we can use; the message never holds its password."""
+
+
+def redacted(url: str) -> str:
+    """The URL with its password masked, fit for messages and logs; never raises."""
+    span = _password_span(url)
+    return url if span is None else f"{url[: span[0]]}{MASK}{url[span[1] :]}"
+
+
+def store_error_line(error: BaseException, url: str) -> str:
+    """A driver's error about the store at `url` as one line, the URL's password masked."""
+    text = " ".join(str(error).split())
+    span = _password_span(url)
+    if span is not None:
+        password = url[span[0] : span[1]]
+        for form in sorted({password, unquote(password)} - {""}, key=len, reverse=True):
+            text = text.replace(form, MASK)
+    return text
+
+
+def _password_span(url: str) -> tuple[int, int] | None:
+    """Where the password sits: after the user name's `:`, up to the last `@`.
+
+    Found by hand, not by `urlsplit`, which ends the user info at a `/`, `?` or
+    `#` that an unencoded password may hold (and then shows the rest as path,
+    query or port) and raises on some malformed hosts.
+    """
+    separator = url.find("://")
+    start = separator + 3 if separator >= 0 else 0
+    if separator >= 0 and url[start : start + 1] == "/":
+        return None  # no authority at all (sqlite:///path)
+    at = url.rfind("@")
+    colon = url.find(":", start, at) if at > start else -1
+    return None if colon < 0 else (colon + 1, at)
 
 
 def event_store_env(url: str = DEFAULT_EVENT_STORE_URL) -> dict[str, str]:
     """Maps a store URL onto eventsourcing's persistence settings."""
-    parts = urlsplit(url)
+    parts = _split(url)
     if parts.scheme == "sqlite":
         env = _sqlite_env(parts.path, url)
     elif parts.scheme in ("postgresql", "postgres"):
-        env = _postgres_env(url)
+        env = _postgres_env(parts, url)
     else:
-        raise EventStoreUrlError(f"EVENT_STORE_URL must be sqlite:///… or postgresql://…: {url!r}")
+        raise EventStoreUrlError(
+            f"EVENT_STORE_URL must be sqlite:///… or postgresql://…: {redacted(url)!r}"
+        )
     env.update(MAPPER_TOPIC=MAPPER_TOPIC, TRANSCODER_TOPIC=TRANSCODER_TOPIC)
     return env
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        raise EventStoreUrlError(f"EVENT_STORE_URL is not a URL: {redacted(url)!r}") from None
 
 
 def _sqlite_env(path: str, url: str) -> dict[str, str]:
     # sqlite:///var/x.db is relative, sqlite:////abs/x.db absolute, as SQLAlchemy reads them.
     relative = path[1:] if path.startswith("/") else path
     if not relative:
-        raise EventStoreUrlError(f"EVENT_STORE_URL has no file path: {url!r}")
+        raise EventStoreUrlError(f"EVENT_STORE_URL has no file path: {redacted(url)!r}")
     if relative == ":memory:":
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
     file = Path(unquote(relative))
@@ -51,11 +94,11 @@ def _sqlite_env(path: str, url: str) -> dict[str, str]:
     }
 
 
-def _postgres_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
+def _postgres_env(parts: SplitResult, url: str) -> dict[str, str]:
+    _check_authority(parts, url)
     dbname = parts.path.lstrip("/")
     if not parts.hostname or not dbname:
-        raise EventStoreUrlError(f"EVENT_STORE_URL needs a host and a database: {url!r}")
+        raise EventStoreUrlError(f"EVENT_STORE_URL needs a host and a database: {redacted(url)!r}")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": unquote(dbname),
@@ -69,6 +112,22 @@ def _postgres_env(url: str) -> dict[str, str]:
     if schema:
         env["POSTGRES_SCHEMA"] = schema[0]
     return env
+
+
+def _check_authority(parts: SplitResult, url: str) -> None:
+    """Refuses a password that cut the URL short: the rest would be read as host, port or path."""
+    span = _password_span(url)
+    if span is not None and parts.password != url[span[0] : span[1]]:
+        raise EventStoreUrlError(
+            "EVENT_STORE_URL: percent-encode any / ? # in the password "
+            f"(as %2F %3F %23): {redacted(url)!r}"
+        )
+    try:
+        _ = parts.port
+    except ValueError:
+        # `from None`: the parser's message quotes the port, here perhaps a piece of password.
+        message = f"EVENT_STORE_URL has a malformed port: {redacted(url)!r}"
+        raise EventStoreUrlError(message) from None
 
 
 def open_ledger(url: str) -> PaymentLedger:

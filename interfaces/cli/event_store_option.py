@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from application.ledger import PaymentLedger
 from infrastructure import event_store
-from infrastructure.event_store import DEFAULT_EVENT_STORE_URL
+from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, redacted, store_error_line
 
 
 class StoreUnavailable(Exception):
@@ -30,22 +30,20 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 def open_ledger(args: argparse.Namespace) -> PaymentLedger:
     url = args.store or os.environ.get("EVENT_STORE_URL") or DEFAULT_EVENT_STORE_URL
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
+    if _missing_sqlite_file(url):
         # Opening a missing SQLite file would create an empty store that "verifies".
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if path != ":memory:" and not Path(unquote(path)).is_file():
-            raise StoreUnavailable(f"no event store at {redacted(url)}")
+        raise StoreUnavailable(f"no event store at {redacted(url)}")
     try:
         return event_store.open_ledger(url)
     except Exception as error:  # any driver error means "cannot open"
-        raise StoreUnavailable(f"cannot open event store {redacted(url)}: {error}") from error
+        message = store_error_line(error, url)
+        raise StoreUnavailable(f"cannot open event store {redacted(url)}: {message}") from error
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False  # malformed: opening it reports why
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    return parts.scheme == "sqlite" and path != ":memory:" and not Path(unquote(path)).is_file()

@@ -21,7 +21,12 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, EventStoreUrlError, open_ledger
+from infrastructure.event_store import (
+    DEFAULT_EVENT_STORE_URL,
+    EventStoreUrlError,
+    open_ledger,
+    store_error_line,
+)
 from infrastructure.mongo_payment_document import DEFAULT_DATABASE, PaymentDocument
 from infrastructure.mongo_payment_view import MongoPaymentView
 from infrastructure.mongo_projection import PaymentStatusProjection
@@ -49,7 +54,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
     try:
         summary = _rebuild(store_url, mongodb_uri, console)
     except (EventStoreUrlError, PersistenceError) as error:
-        print(f"payments projections rebuild: event store: {error}", file=sys.stderr)
+        line = store_error_line(error, store_url)  # never print a password
+        print(f"payments projections rebuild: event store: {line}", file=sys.stderr)
         return 1
     except PyMongoError as error:
         where = urlsplit(mongodb_uri).netloc.rpartition("@")[2]  # never print a password
@@ -66,7 +72,10 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 def _existing_store(url: str) -> str:
     """Refuses a SQLite path with no file: it would open an empty store and wipe the view."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url  # malformed: opening it reports why
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
     if parts.scheme == "sqlite" and path != ":memory:" and not Path(unquote(path)).is_file():
         raise EventStoreUrlError(f"no event store file at {path}")

@@ -32,6 +32,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
 
@@ -40,7 +43,15 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"payments reconcile: {error}", file=sys.stderr)
         return 2
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except EventStoreUrlError as error:  # its message masks the password
+        print(f"payments reconcile: {error}", file=sys.stderr)
+        return 2
+    except PersistenceError as error:
+        line = store_error_line(error, settings.event_store_url)
+        print(f"payments reconcile: cannot open the event store: {line}", file=sys.stderr)
+        return 2
     reconcile = services.reconcile
 
     async def once() -> ReconcileSummary:

@@ -36,23 +36,28 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` loads neither Litestar nor the adapters.
     from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
 
-    from infrastructure.event_store import EventStoreUrlError  # noqa: PLC0415
+    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
 
     try:
         settings = Settings.from_environment(env_file=args.env_file)
+    except SettingsError as error:
+        print(f"payments serve: {error}", file=sys.stderr)
+        return SETTINGS_INVALID
+    try:
         configure_logging(settings.log_level)
         if args.server == "granian":
             _serve_with_granian(settings, args.host, args.env_file)
         else:
             _serve_with_uvicorn(app_for(settings), settings, args.host)
-    except (SettingsError, EventStoreUrlError) as error:
+    except EventStoreUrlError as error:  # its message masks the password
         print(f"payments serve: {error}", file=sys.stderr)
         return SETTINGS_INVALID
     except PersistenceError as error:
-        # The URL is not echoed: it may carry a password.
-        print(f"payments serve: cannot open the event store: {error}", file=sys.stderr)
+        # The URL is not echoed, and the driver's words lose any password they quote.
+        line = store_error_line(error, settings.event_store_url)
+        print(f"payments serve: cannot open the event store: {line}", file=sys.stderr)
         return STORE_UNAVAILABLE
     return 0
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from interfaces.composition import BackgroundWorker, Services
 
 SETTINGS_INVALID = 2
+STORE_UNAVAILABLE = 1
 
 
 def register(subparsers: Any) -> None:
@@ -34,18 +35,28 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
-    from infrastructure.event_store import EventStoreUrlError  # noqa: PLC0415
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
     from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
 
     try:
         settings = Settings.from_environment(env_file=args.env_file)
-        configure_logging(settings.log_level)
-        services = build_services(settings)
-    except (SettingsError, EventStoreUrlError) as error:
+    except SettingsError as error:
         print(f"payments worker: {error}", file=sys.stderr)
         return SETTINGS_INVALID
+    try:
+        configure_logging(settings.log_level)
+        services = build_services(settings)
+    except EventStoreUrlError as error:  # its message masks the password
+        print(f"payments worker: {error}", file=sys.stderr)
+        return SETTINGS_INVALID
+    except PersistenceError as error:
+        line = store_error_line(error, settings.event_store_url)
+        print(f"payments worker: cannot open the event store: {line}", file=sys.stderr)
+        return STORE_UNAVAILABLE
     workers = [*services.workers, *periodic_tasks(settings, services)]
     asyncio.run(run_until_signalled(workers, services))
     return 0

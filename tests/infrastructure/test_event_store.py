@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from infrastructure.event_store import (
     EventStoreUrlError,
     event_store_env,
     open_ledger,
+    redacted,
+    store_error_line,
     survive_concurrent_schema_creation,
 )
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
@@ -38,6 +41,51 @@ def test_postgres_urls_map_every_part():
 def test_unusable_urls_are_refused_with_the_url_named(url: str):
     with pytest.raises(EventStoreUrlError):
         event_store_env(url)
+
+
+LEAKY_URLS = [
+    "postgresql://pay:hunter2-s3cret@/payments",  # no host
+    "postgres://pay:hunter2-s3cret@db.internal",  # no database
+    "mysql://pay:hunter2-s3cret@db.internal/payments",  # not a store we know
+    "postgresql://pay:hunter2/s3cret@db.internal/payments",  # `/` not percent-encoded
+    "postgresql://pay:hunter2?s3cret@db.internal/payments",  # `?` not percent-encoded
+    "postgresql://pay:hunter2#s3cret@db.internal/payments",  # `#` not percent-encoded
+    "postgresql://pay:hunter2-s3cret@db.internal:port/payments",  # port not a number
+    "postgresql://pay:hunter2-s3cret@[db.internal/payments",  # unbalanced IPv6 bracket
+    "pay:hunter2-s3cret@db.internal/payments",  # no scheme
+]
+
+
+@pytest.mark.parametrize("url", LEAKY_URLS)
+def test_a_refused_url_is_named_without_its_password(url: str):
+    with pytest.raises(EventStoreUrlError) as refused:
+        event_store_env(url)
+    message = str(refused.value)
+    assert "***" in message and "\n" not in message
+    shown = "".join(traceback.format_exception(refused.value))  # what a crash would print
+    assert "hunter2" not in shown and "s3cret" not in shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://pay:s%40cret@db:6543/p?schema=a", "postgresql://pay:***@db:6543/p?schema=a"),
+        ("postgresql://pay:p@ss/w?rd#x@db/p", "postgresql://pay:***@db/p"),
+        ("postgresql://:secret@db/p", "postgresql://:***@db/p"),
+        ("postgresql://pay@db:5432/p", "postgresql://pay@db:5432/p"),
+        ("postgresql://db:5432/p", "postgresql://db:5432/p"),
+        ("sqlite:///var/a:b@c.db", "sqlite:///var/a:b@c.db"),
+        ("", ""),
+    ],
+)
+def test_redacted_masks_exactly_the_password(url: str, shown: str):
+    assert redacted(url) == shown
+
+
+def test_a_drivers_error_loses_the_password_in_both_spellings():
+    url = "postgresql://pay:s%40cret-pw@db/payments"
+    error = RuntimeError('auth failed\nfor "pay" with s@cret-pw (s%40cret-pw)')
+    assert store_error_line(error, url) == 'auth failed for "pay" with *** (***)'
 
 
 def race(opens: Callable[[], object], contenders: int = 8) -> list[BaseException]:
