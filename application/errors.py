@@ -39,3 +39,11 @@ class InventoryServiceUnavailable(PaymentError):
 
 class ServiceRejected(PaymentError):
     """A neighbour answered with a 4xx that retrying will not change."""
+
+
+class CheckoutRejected(CheckoutUnavailable, ServiceRejected):
+    """Stripe refused a call for good (a 4xx retrying will not change, e.g. an unknown session).
+
+    The processor parks the payment as for any `ServiceRejected` (ADR 0012); a request
+    that meets it answers like any other Stripe failure (`CheckoutUnavailable`, 500).
+    """

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import stripe
 
-from application.errors import CheckoutUnavailable
+from application.errors import CheckoutRejected, CheckoutUnavailable
 from application.ports import CheckoutRequest, CheckoutSession, Clock
 from application.stripe_events import (
     HANDLED_EVENTS,
@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 MIN_EXPIRES_MINUTES = 30
 MAX_EXPIRES_MINUTES = 1440
 EVENTS_PAGE_SIZE = 100
+REFUNDS_PAGE_SIZE = 100
+# Refunds that hold (or will hold) the money: a failed or canceled one gave nothing back.
+LIVE_REFUND_STATUSES = frozenset({"succeeded", "pending", "requires_action"})
+# 4xx answers that pass: an idempotency key in use elsewhere, a rate limit.
+RETRYABLE_4XX = frozenset({409, 429})
 
 
 class _CustomerDetails(msgspec.Struct):
@@ -50,9 +55,14 @@ class _SessionWire(msgspec.Struct):
 
 
 class StripeCheckoutGateway:
-    """Stripe Checkout for the payment service; every Stripe failure is a `CheckoutUnavailable`.
+    """Stripe Checkout for the payment service; a Stripe failure is a `CheckoutUnavailable`.
 
     Session creates carry an idempotency key derived from the order (ADR 0008).
+    The processor's calls (`expire_session`, `refund`) tell a refusal that retrying
+    will not change (a 4xx `InvalidRequestError` other than 409/429: unknown
+    session or PaymentIntent, nothing to refund…) apart as `CheckoutRejected` (a
+    `ServiceRejected`), so the
+    processor parks that payment instead of holding the log forever (ADR 0012).
     """
 
     def __init__(
@@ -111,27 +121,87 @@ class StripeCheckoutGateway:
             with _stripe_call("expire checkout session", extra):
                 await self._client.v1.checkout.sessions.expire_async(session_id)
         except CheckoutUnavailable as error:
-            if not isinstance(error.__cause__, stripe.InvalidRequestError):
+            refusal = _permanent_refusal(error)
+            if refusal is None:
                 raise
             # Stripe expires only open sessions; a 400 may mean it is already complete or
             # expired, which is what the caller wanted to know. Re-read rather than parse text.
-            current = await self.retrieve_session(session_id)
+            current = await self._session_for_expiry(session_id)
             if current.status == "open":
-                raise
+                raise CheckoutRejected(
+                    f"Stripe refused to expire open checkout session {session_id}: "
+                    f"{_describe(refusal)}",
+                    refusal.request_id,
+                ) from error
             log.info("checkout session already closed", extra={**extra, "status": current.status})
             return "already_closed"
         return "expired"
 
+    async def _session_for_expiry(self, session_id: str) -> CheckoutSession:
+        try:
+            return await self.retrieve_session(session_id)
+        except CheckoutUnavailable as error:
+            refusal = _permanent_refusal(error)
+            if refusal is None:
+                raise
+            raise CheckoutRejected(
+                f"Stripe cannot expire checkout session {session_id}: {_describe(refusal)}",
+                refusal.request_id,
+            ) from error
+
     async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
-        """The caller's key is used as is: a refund must never happen twice (ADR 0008)."""
+        """The caller's key is used as is: a refund must never happen twice (ADR 0008).
+
+        Stripe replays a key's answer for 24 hours only; a refund asked again later (a
+        payment parked for a day, a refund made by hand in the dashboard) is refused
+        with `charge_already_refunded`, and the refund that exists is the answer.
+        """
         extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
-        with _stripe_call("refund", extra):
-            refund = await self._client.v1.refunds.create_async(
-                params={"payment_intent": payment_intent, "amount": amount.minor},
-                options={"idempotency_key": idempotency_key},
-            )
+        try:
+            with _stripe_call("refund", extra):
+                refund = await self._client.v1.refunds.create_async(
+                    params={"payment_intent": payment_intent, "amount": amount.minor},
+                    options={"idempotency_key": idempotency_key},
+                )
+        except CheckoutUnavailable as error:
+            refusal = _permanent_refusal(error)
+            if refusal is None:
+                raise
+            if refusal.code == "charge_already_refunded":
+                return await self._existing_refund(payment_intent, amount, extra, error)
+            raise CheckoutRejected(
+                f"Stripe refused to refund {payment_intent}: {_describe(refusal)}",
+                refusal.request_id,
+            ) from error
         log.info("stripe refund created", extra={**extra, "refundId": refund.id})
         return str(refund.id)
+
+    async def _existing_refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        extra: dict[str, str],
+        refused: CheckoutUnavailable,
+    ) -> str:
+        """The oldest live refund of `payment_intent`, if they give back at least `amount`."""
+        with _stripe_call("list refunds", extra):
+            page = await self._client.v1.refunds.list_async(
+                params={"payment_intent": payment_intent, "limit": REFUNDS_PAGE_SIZE}
+            )
+        live = [r for r in page.data if r.status in LIVE_REFUND_STATUSES]
+        refunded = sum(r.amount for r in live)
+        if not live or refunded < amount.minor:
+            raise CheckoutRejected(
+                f"Stripe says {payment_intent} is already refunded, but its refunds give back "
+                f"{refunded} of {amount.minor} {amount.currency}: check it in the dashboard",
+                refused.request_id,
+            ) from refused
+        oldest = min(live, key=lambda r: r.created)
+        log.warning(
+            "stripe refund already made; recording the existing one",
+            extra={**extra, "refundId": oldest.id, "refundIds": [r.id for r in live]},
+        )
+        return str(oldest.id)
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         params: dict[str, Any] = {
@@ -171,6 +241,21 @@ def _stripe_call(operation: str, extra: dict[str, str]) -> Iterator[None]:
             },
         )
         raise CheckoutUnavailable(f"Stripe: {operation} failed", error.request_id) from error
+
+
+def _permanent_refusal(error: CheckoutUnavailable) -> stripe.InvalidRequestError | None:
+    """The Stripe refusal behind `error` if retrying cannot change it (a 4xx but 409/429)."""
+    cause = error.__cause__
+    if not isinstance(cause, stripe.InvalidRequestError):
+        return None
+    status = cause.http_status
+    if status is None or not 400 <= status < 500 or status in RETRYABLE_4XX:
+        return None
+    return cause
+
+
+def _describe(refusal: stripe.InvalidRequestError) -> str:
+    return f"HTTP {refusal.http_status} {refusal.code or 'refused'} (request {refusal.request_id})"
 
 
 def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:

@@ -1,4 +1,4 @@
-"""`/v1/refunds` and `/v1/payment_intents/{id}`."""
+"""`/v1/refunds` (create, retrieve, list) and `/v1/payment_intents/{id}`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from typing import Any
 
 from litestar import Response, get, post
 
-from sandbox.stripe_api.api_requests import AnyRequest, form_params, idempotent_post, ok, origin
+from sandbox.stripe_api import listing
+from sandbox.stripe_api import params as p
+from sandbox.stripe_api.api_requests import (
+    AnyRequest,
+    form_params,
+    idempotent_post,
+    ok,
+    origin,
+    query_params,
+)
 from sandbox.stripe_api.checkout_sessions import load_intent
 from sandbox.stripe_api.errors import resource_missing
 from sandbox.stripe_api.objects import public
@@ -33,9 +42,27 @@ async def retrieve_refund(request: AnyRequest, sandbox: Sandbox, refund_id: str)
     return ok(request, public(refund))
 
 
+@get("/v1/refunds")
+async def list_refunds(request: AnyRequest, sandbox: Sandbox) -> Response[bytes]:
+    """Stripe's list, newest first, optionally of one PaymentIntent's or charge's refunds."""
+    params = query_params(request)
+    p.reject_unknown(params, {"payment_intent", "charge", "created", "limit", "starting_after",
+                              "ending_before", "expand"})
+    intent, charge = params.get("payment_intent"), params.get("charge")
+    matching = [
+        refund for refund in sandbox.store.list_objects(REFUND)
+        if (intent in (None, "") or refund["payment_intent"] == intent)
+        and (charge in (None, "") or refund["charge"] == charge)
+        and listing.created_matches(refund["created"], params.get("created"))
+    ]
+    result = listing.page(matching, params, "/v1/refunds")
+    result["data"] = [public(refund) for refund in result["data"]]
+    return ok(request, result)
+
+
 @get("/v1/payment_intents/{intent_id:str}")
 async def retrieve_intent(request: AnyRequest, sandbox: Sandbox, intent_id: str) -> Response[bytes]:
     return ok(request, public(load_intent(sandbox, intent_id)))
 
 
-ROUTES = [post_refund, retrieve_refund, retrieve_intent]
+ROUTES = [post_refund, list_refunds, retrieve_refund, retrieve_intent]

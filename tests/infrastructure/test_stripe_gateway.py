@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from application.errors import CheckoutUnavailable
+from application.errors import CheckoutUnavailable, ServiceRejected
 from application.ports import CheckoutRequest
 from domain.errors import InvalidOrder
 from domain.money import Money
@@ -228,9 +228,84 @@ async def test_a_paid_session_cannot_be_expired_and_says_so(
     assert await gateway.expire_session(session.session_id) == "already_closed"
 
 
-async def test_an_unknown_session_is_checkout_unavailable(gateway: StripeCheckoutGateway) -> None:
-    with pytest.raises(CheckoutUnavailable):
+async def test_expiring_an_unknown_session_is_a_rejection_not_a_retry(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    # Retrying cannot make the session exist: the processor parks it rather than stall (ADR 0012).
+    with pytest.raises(ServiceRejected, match="cs_test_nope") as failure:
         await gateway.expire_session("cs_test_nope")
+
+    # Met while answering a request, it is still a Stripe failure (500, DESIGN.md).
+    assert isinstance(failure.value, CheckoutUnavailable)
+    assert failure.value.request_id is not None
+
+
+async def test_expiring_while_stripe_fails_is_still_checkout_unavailable(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    session = await gateway.open_session(new_request())
+    sandbox.arm_fault("checkout.sessions.expire", status=500)
+
+    with pytest.raises(CheckoutUnavailable) as failure:
+        await gateway.expire_session(session.session_id)
+
+    assert not isinstance(failure.value, ServiceRejected)
+
+
+async def paid_session(gateway: StripeCheckoutGateway) -> tuple[CheckoutRequest, str]:
+    request = new_request()
+    session = await gateway.open_session(request)
+    pay_on_hosted_page(session.url)
+    intent = (await gateway.retrieve_session(session.session_id)).payment_intent
+    assert intent is not None
+    return request, intent
+
+
+async def test_a_refund_stripe_refuses_for_good_is_a_rejection(
+    gateway: StripeCheckoutGateway,
+) -> None:
+    with pytest.raises(ServiceRejected, match="pi_nope"):
+        await gateway.refund("pi_nope", Money(100, "usd"), "refund:ord_gw_nope")
+
+
+async def test_a_charge_refunded_after_the_key_expired_gives_the_existing_refund(
+    gateway: StripeCheckoutGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stripe replays a key for 24 h; a refund asked again later (another key here) is
+    # refused with `charge_already_refunded`: the money is back, and that refund says so.
+    request, intent = await paid_session(gateway)
+    first = await gateway.refund(intent, request.order.total, "refund:first")
+
+    with caplog.at_level(logging.WARNING):
+        again = await gateway.refund(intent, request.order.total, "refund:a-day-later")
+
+    assert again == first
+    assert any(getattr(r, "refundId", None) == first for r in caplog.records)
+
+
+@pytest.mark.parametrize("status", [409, 429, 500])
+async def test_a_refund_stripe_fails_for_now_is_still_checkout_unavailable(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox, status: int
+) -> None:
+    request, intent = await paid_session(gateway)
+    sandbox.arm_fault("refunds.create", status=status)
+
+    with pytest.raises(CheckoutUnavailable) as failure:
+        await gateway.refund(intent, request.order.total, f"refund:{request.order.order_id}")
+
+    assert not isinstance(failure.value, ServiceRejected)
+
+
+async def test_a_session_create_stripe_refuses_stays_checkout_unavailable(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    # The API answers `Failed to create payment session` (500) for it, as before.
+    sandbox.arm_fault("checkout.sessions.create", status=400)
+
+    with pytest.raises(CheckoutUnavailable) as failure:
+        await gateway.open_session(new_request())
+
+    assert not isinstance(failure.value, ServiceRejected)
 
 
 async def test_undelivered_events_are_listed_for_reconciliation(
