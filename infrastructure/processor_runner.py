@@ -121,8 +121,7 @@ class PaymentProcessor:
         position = await asyncio.to_thread(self.position)
         parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
         while not stop.is_set():
-            if not await asyncio.to_thread(self._leadership.still_held):
-                log.error("payment processor lost its leadership", extra={"alert": True})
+            if not await self._still_leading():
                 return
             self._wake.clear()
             notifications = await asyncio.to_thread(self._read_after, position)
@@ -135,6 +134,12 @@ class PaymentProcessor:
                 parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
             else:
                 await _pause(stop, self._settings.poll_interval, self._wake)
+
+    async def _still_leading(self) -> bool:
+        if await asyncio.to_thread(self._leadership.still_held):
+            return True
+        log.error("payment processor lost its leadership", extra={"alert": True})
+        return False
 
     def _read_after(self, position: int) -> Sequence[Notification]:
         return self._ledger.recorder.select_notifications(
@@ -163,7 +168,7 @@ class PaymentProcessor:
                 return
 
     async def _settle_until_done(self, payment_id: UUID, stop: asyncio.Event) -> bool:
-        """True once settled or parked; False if `stop` came first."""
+        """True once settled or parked; False if `stop` came first or leadership was lost."""
         attempt, failing_since, alerted = 0, 0.0, False
         while not stop.is_set():
             try:
@@ -180,6 +185,9 @@ class PaymentProcessor:
                 alerted = alerted or overdue
                 await _pause(stop, self._settings.backoff.delay(attempt, self._rng))
                 attempt += 1
+                # A worker that lost its claim must not keep calling: another one leads now.
+                if not stop.is_set() and not await self._still_leading():
+                    return False
                 continue
             self.parked.pop(payment_id, None)
             return True

@@ -247,6 +247,51 @@ async def test_only_one_of_two_workers_on_one_store_is_active(
     assert second.orders.statuses_set == [("ord_4", "CONFIRMED")]
 
 
+class LosingLeadership:
+    """Leads at first, then loses the claim (its connection broke) for good."""
+
+    def __init__(self, held_checks: int) -> None:
+        self.held_checks = held_checks
+        self.acquired = 0
+
+    def try_acquire(self) -> bool:
+        if self.held_checks <= 0:
+            return False  # another worker holds it now
+        self.acquired += 1
+        return True
+
+    def still_held(self) -> bool:
+        self.held_checks -= 1
+        return self.held_checks > 0
+
+    def release(self) -> None:
+        return None
+
+
+async def test_a_worker_that_loses_leadership_stops_retrying_effects(
+    ledger: PaymentLedger,
+) -> None:
+    orders = FlakyOrders(failures_left=1_000_000)
+    inventory, checkout = FakeInventoryLedger(), FakeCheckoutGateway()
+    leadership = LosingLeadership(held_checks=4)
+    processor = PaymentProcessor(
+        ledger, SettlePayment(ledger, orders, inventory, checkout), leadership, QUICK
+    )
+    paid(ledger, "ord_1")
+
+    await processor.start()
+    try:
+        await eventually(lambda: leadership.held_checks <= 0, "leadership lost")
+        await eventually(lambda: not processor.is_active, "stood down")
+        calls = 1_000_000 - orders.failures_left
+        await asyncio.sleep(0.3)  # several backoff periods of QUICK
+
+        assert 1_000_000 - orders.failures_left == calls
+        assert leadership.acquired == 1
+    finally:
+        await processor.stop()
+
+
 def test_a_sqlite_store_is_locked_by_a_file_beside_it(tmp_path: Path) -> None:
     one = FileLockLeadership(tmp_path / "payments.db.processor.lock")
     two = FileLockLeadership(tmp_path / "payments.db.processor.lock")
