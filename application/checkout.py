@@ -103,9 +103,19 @@ class CreateCheckoutSession:
         if winner is None:  # pragma: no cover - a conflict implies a stored payment
             raise OrderNotFound(order_id)
         if winner.checkout_session_id != our_session_id:
-            log.warning(
-                "expiring a duplicate checkout session",
-                extra={"orderId": order_id, "sessionId": our_session_id},
-            )
-            await self._checkout.expire_session(our_session_id)
+            await self._expire_duplicate(order_id, our_session_id)
         return self._existing_link(winner)
+
+    async def _expire_duplicate(self, order_id: str, session_id: str) -> None:
+        """Closes the loser's session; if Stripe fails, the winner's link is still the answer."""
+        extra = {"orderId": order_id, "sessionId": session_id}
+        log.warning("expiring a duplicate checkout session", extra=extra)
+        try:
+            await self._checkout.expire_session(session_id)
+        except Exception as error:
+            # The user must not get a 500 for it: the order has its payment. The duplicate
+            # stays payable until Stripe expires it, so someone should expire it by hand.
+            log.error(
+                "a duplicate checkout session could not be expired; expire it at Stripe",
+                extra={**extra, "error": f"{type(error).__name__}: {error}", "alert": True},
+            )

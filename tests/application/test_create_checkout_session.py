@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 import pytest
@@ -147,3 +148,30 @@ async def test_an_order_changed_after_checkout_opened_closes_the_stale_session(w
     with pytest.raises(InvalidOrder, match="changed"):
         await world.create_session()(BUYER, "ord_1")
     assert world.stripe.expired == [first.session_id]
+
+
+async def test_a_lost_race_whose_duplicate_cannot_be_expired_still_gets_the_winners_link(
+    world, caplog
+):
+    original = world.stripe.open_session
+    winner = []
+
+    async def someone_else_wins_meanwhile(request):
+        world.stripe.open_session = original
+        winner.append(await world.create_session()(BUYER, "ord_1"))
+        return await original(type(request)(request.order, request.customer_email, "later-key"))
+
+    async def stripe_fails(session_id):
+        raise CheckoutUnavailable("stripe down", request_id="req_fake")
+
+    world.stripe.open_session = someone_else_wins_meanwhile
+    world.stripe.expire_session = stripe_fails
+
+    with caplog.at_level(logging.WARNING):
+        link = await world.create_session()(BUYER, "ord_1")
+
+    assert link == winner[0]
+    assert len(world.stripe.sessions) == 2
+    alerts = [r for r in caplog.records if getattr(r, "alert", False)]
+    duplicate = next(s for s in world.stripe.sessions if s != link.session_id)
+    assert [r.sessionId for r in alerts] == [duplicate]
