@@ -48,8 +48,12 @@ class ProjectionRunner:
         self._thread = threading.Thread(target=self._run, name="status-projection", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stops following and waits for the thread; the position is already stored."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stops following and waits for the thread; the position is already stored.
+
+        False if the thread is still running after `timeout` (a MongoDB or event store
+        call that hangs): the caller must then leave open what the thread uses.
+        """
         self._stopping.set()
         with self._lock:
             if self._subscription is not None:
@@ -57,6 +61,13 @@ class ProjectionRunner:
         if self._thread is not None:
             self._thread.join(timeout)
         self._ledger.remove_listener(self._wake)
+        if self.is_running:
+            log.error(
+                "status projection did not stop in time; its connections are left open",
+                extra={"timeoutSeconds": timeout, "alert": True},
+            )
+            return False
+        return True
 
     @property
     def is_running(self) -> bool:

@@ -38,5 +38,10 @@ class StatusProjectionWorker:
         self.runner.start()
 
     async def stop(self) -> None:
-        await asyncio.to_thread(self.runner.stop)
-        await asyncio.to_thread(self._client.close)
+        # A thread that outlived the timeout may still be using the client: leave it open.
+        if await asyncio.to_thread(self.runner.stop):
+            await asyncio.to_thread(self._client.close)
+
+    def still_running(self) -> bool:
+        """True if the projection thread outlived `stop()`: the ledger must stay open too."""
+        return self.runner.is_running

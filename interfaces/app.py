@@ -17,6 +17,7 @@ from interfaces.controllers.history import HistoryController
 from interfaces.controllers.payments import PaymentsController
 from interfaces.controllers.webhook import WebhookController
 from interfaces.errors import handle_error
+from interfaces.lifecycle import running
 
 # The gateway strips `/payments`, Stripe CLI posts to `/webhook`: serve both forms.
 PREFIXES = ("/payments", "/")
@@ -47,15 +48,7 @@ def create_app(services: Services) -> Litestar:
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        for worker in services.workers:
-            await worker.start()
-        try:
+        async with running(services):
             yield
-        finally:
-            for worker in reversed(services.workers):
-                await worker.stop()
-            for close in services.closers:
-                await close()
-            services.ledger.close()
 
     return lifespan

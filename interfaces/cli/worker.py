@@ -71,19 +71,11 @@ def periodic_tasks(settings: Settings, services: Services) -> list[PeriodicTask]
 
 async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Services) -> None:
     """Starts the workers, waits for SIGTERM or SIGINT, then stops them in reverse order."""
+    from interfaces.lifecycle import running  # noqa: PLC0415
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    started: list[BackgroundWorker] = []
-    try:
-        for worker in workers:
-            await worker.start()
-            started.append(worker)
+    async with running(services, workers):
         await stop.wait()
-    finally:
-        for worker in reversed(started):
-            await worker.stop()
-        for close in services.closers:
-            await close()
-        services.ledger.close()

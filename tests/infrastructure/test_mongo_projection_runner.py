@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,3 +86,38 @@ def test_waiting_for_a_position_not_reached_reports_false(
 ) -> None:
     PaymentStory(ledger, "ord_wait").initiate()
     assert not runner.wait(ledger.last_notification_id() + 1000, timeout=0.2)
+
+
+class HangingView:
+    """A view whose first MongoDB call hangs (a server that stopped answering)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def ensure_indexes(self) -> None:
+        self.entered.set()
+        self.release.wait(WAIT)
+
+
+class HangingProjection:
+    def __init__(self) -> None:
+        self.view = HangingView()
+
+
+def test_a_thread_that_does_not_stop_in_time_is_reported_not_waited_for(
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    projection = HangingProjection()
+    runner = ProjectionRunner(ledger, projection, NEVER_POLL)  # type: ignore[arg-type]
+    runner.start()
+    assert projection.view.entered.wait(WAIT)
+
+    with caplog.at_level(logging.ERROR):
+        stopped = runner.stop(timeout=0.1)
+
+    assert not stopped and runner.is_running
+    assert any(getattr(r, "alert", False) for r in caplog.records)
+    projection.view.release.set()
+    assert runner.stop(timeout=WAIT)
+    assert not runner.is_running

@@ -1,0 +1,167 @@
+"""Workers start and stop the same way under `payments serve` and `payments worker`:
+whatever fails, what started is stopped, the clients are closed, and nothing a live
+thread still uses is closed under it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from application.ledger import PaymentLedger
+from infrastructure.status_projection_worker import StatusProjectionWorker
+from interfaces.app import create_app
+from interfaces.cli.worker import run_until_signalled
+from interfaces.composition import Services, wire
+from interfaces.lifecycle import shut_down
+from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, InMemoryStatusView
+from tests.interfaces.conftest import JWT_SECRET, WEBHOOK_SECRET
+
+
+@dataclass
+class Worker:
+    name: str
+    journal: list[str]
+    fails_to_start: bool = False
+    fails_to_stop: bool = False
+
+    async def start(self) -> None:
+        if self.fails_to_start:
+            raise RuntimeError(f"{self.name} cannot start")
+        self.journal.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self.journal.append(f"stop {self.name}")
+        if self.fails_to_stop:
+            raise RuntimeError(f"{self.name} cannot stop")
+
+
+@dataclass
+class Journal:
+    entries: list[str] = field(default_factory=list)
+
+    def closer(self, name: str) -> Any:
+        async def close() -> None:
+            self.entries.append(f"close {name}")
+
+        return close
+
+
+def services_on(ledger: PaymentLedger, journal: Journal) -> Services:
+    services = wire(
+        ledger,
+        FakeOrderDirectory(),
+        FakeCheckoutGateway(),
+        InMemoryStatusView(),
+        FixedClock(),
+        jwt_secret=JWT_SECRET,
+        webhook_secrets=WEBHOOK_SECRET,
+    )
+    services.closers.extend([journal.closer("orders"), journal.closer("stripe")])
+    original_close = ledger.close
+
+    def close_ledger() -> None:
+        journal.entries.append("close ledger")
+        original_close()
+
+    ledger.close = close_ledger  # type: ignore[method-assign]
+    return services
+
+
+async def test_the_app_stops_what_started_when_a_later_worker_fails_to_start(
+    ledger: PaymentLedger,
+) -> None:
+    journal = Journal()
+    services = services_on(ledger, journal)
+    services.workers.extend(
+        [
+            Worker("processor", journal.entries),
+            Worker("projection", journal.entries, fails_to_start=True),
+            Worker("never", journal.entries),
+        ]
+    )
+
+    with pytest.raises(BaseException) as failure:  # the test client groups startup errors
+        async with AsyncTestClient(create_app(services)):
+            pass
+
+    assert "projection cannot start" in str(_leaves(failure.value))
+
+    assert journal.entries == [
+        "start processor",
+        "stop processor",
+        "close orders",
+        "close stripe",
+        "close ledger",
+    ]
+
+
+async def test_the_worker_command_stops_what_started_when_a_later_worker_fails_to_start(
+    ledger: PaymentLedger,
+) -> None:
+    journal = Journal()
+    services = services_on(ledger, journal)
+    workers = [
+        Worker("processor", journal.entries),
+        Worker("reconcile", journal.entries, fails_to_start=True),
+    ]
+
+    with pytest.raises(RuntimeError, match="reconcile cannot start"):
+        await run_until_signalled(workers, services)
+
+    assert journal.entries == ["start processor", "stop processor", "close orders",
+                               "close stripe", "close ledger"]  # fmt: skip
+
+
+async def test_a_worker_failing_to_stop_does_not_keep_the_others_running(
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = Journal()
+    services = services_on(ledger, journal)
+    workers = [
+        Worker("first", journal.entries),
+        Worker("second", journal.entries, fails_to_stop=True),
+    ]
+
+    with caplog.at_level(logging.ERROR):
+        await shut_down(workers, services)
+
+    assert journal.entries == ["stop second", "stop first", "close orders", "close stripe",
+                               "close ledger"]  # fmt: skip
+    assert any("failed to stop" in r.getMessage() for r in caplog.records)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+class StuckRunner:
+    """A projection thread that did not end within the stop timeout."""
+
+    is_running = True
+
+    def stop(self) -> bool:
+        return False
+
+
+async def test_a_projection_thread_that_outlives_stop_keeps_its_client_and_the_ledger_open(
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = Journal()
+    services = services_on(ledger, journal)
+    projection = StatusProjectionWorker(ledger, "mongodb://127.0.0.1:1/paymentdb")
+    client_closes: list[bool] = []
+    projection._client.close = lambda: client_closes.append(True)  # type: ignore[method-assign]
+    projection.runner = StuckRunner()  # type: ignore[assignment]
+
+    with caplog.at_level(logging.ERROR):
+        await shut_down([projection], services)
+
+    assert client_closes == []
+    assert journal.entries == ["close orders", "close stripe"]
+    assert any(getattr(r, "alert", False) for r in caplog.records)
