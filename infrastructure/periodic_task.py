@@ -8,21 +8,32 @@ import logging
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
+GUARD_POLL_SECONDS = 5.0
 
 
 class PeriodicTask:
     """Runs `action` every `interval` seconds until stopped; a failing run is logged, not fatal.
 
     Starts and stops like the app's other background workers, so `payments serve`
-    and `payments worker` can both carry it.
+    and `payments worker` can both carry it. With `only_when`, a run is skipped while
+    it answers False (e.g. "this process leads the processor"), and it is asked again
+    every few seconds, so a process that just took the lead runs the task soon.
     """
 
-    def __init__(self, name: str, interval: float, action: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        action: Callable[[], Awaitable[object]],
+        *,
+        only_when: Callable[[], bool] | None = None,
+    ) -> None:
         if interval <= 0:
             raise ValueError(f"periodic task {name} needs a positive interval, got {interval}")
         self.name = name
         self.interval = interval
         self._action = action
+        self._only_when = only_when
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -38,6 +49,9 @@ class PeriodicTask:
 
     async def _repeat(self) -> None:
         while not self._stop.is_set():
+            if self._only_when is not None and not self._only_when():
+                await self._pause(min(self.interval, GUARD_POLL_SECONDS))
+                continue
             try:
                 await self._action()
             except Exception as error:
@@ -45,5 +59,8 @@ class PeriodicTask:
                     "periodic task failed; next run as scheduled",
                     extra={"task": self.name, "error": f"{type(error).__name__}: {error}"},
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
+            await self._pause(self.interval)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)

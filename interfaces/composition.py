@@ -23,6 +23,7 @@ from infrastructure.event_store_status_view import EventStoreStatusView
 from infrastructure.inventory_ledger import HttpInventoryLedger
 from infrastructure.mongo_status_view import MongoPaymentStatusView
 from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.periodic_task import PeriodicTask
 from infrastructure.processor_runner import processor_for
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from infrastructure.settings import Settings
@@ -32,6 +33,7 @@ from infrastructure.unconfigured_checkout import UnconfiguredCheckoutGateway
 from interfaces.webhook_signature import WebhookSignature
 
 Closer = Callable[[], Awaitable[None]]
+RECONCILE_TASK = "reconcile"
 
 
 class ReadinessProbe(Protocol):
@@ -132,7 +134,18 @@ def build_services(settings: Settings) -> Services:
     else:
         services.probes.append(NotConfiguredProbe("MongoDB"))
     # Order/inventory/refund effects follow the log; one processor leads per store (ADR 0012).
-    services.workers.append(processor_for(ledger, orders, inventory, checkout))
+    processor = processor_for(ledger, orders, inventory, checkout)
+    services.workers.append(processor)
+    # The reconciliation sweep (issue 7) runs where the processor leads: once per store,
+    # whether the deployment is one `payments serve` or API replicas beside `payments worker`.
+    services.workers.append(
+        PeriodicTask(
+            RECONCILE_TASK,
+            settings.reconcile_interval_seconds,
+            services.reconcile,
+            only_when=lambda: processor.is_active,
+        )
+    )
     services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
     return services
 

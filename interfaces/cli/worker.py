@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from infrastructure.periodic_task import PeriodicTask
-    from infrastructure.settings import Settings
     from interfaces.composition import BackgroundWorker, Services
 
 SETTINGS_INVALID = 2
@@ -57,16 +55,10 @@ def run(args: argparse.Namespace) -> int:
         line = store_error_line(error, settings.event_store_url)
         print(f"payments worker: cannot open the event store: {line}", file=sys.stderr)
         return STORE_UNAVAILABLE
-    workers = [*services.workers, *periodic_tasks(settings, services)]
-    asyncio.run(run_until_signalled(workers, services))
+    # `build_services` carries the processor and the reconciliation sweep (issue 7), as
+    # for `payments serve`: the sweep runs in whichever process leads the processor.
+    asyncio.run(run_until_signalled(services.workers, services))
     return 0
-
-
-def periodic_tasks(settings: Settings, services: Services) -> list[PeriodicTask]:
-    """Jobs repeated while the worker runs: the reconciliation sweep (issue 7)."""
-    from infrastructure.periodic_task import PeriodicTask  # noqa: PLC0415
-
-    return [PeriodicTask("reconcile", settings.reconcile_interval_seconds, services.reconcile)]
 
 
 async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Services) -> None:

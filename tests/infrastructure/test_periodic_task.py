@@ -36,3 +36,26 @@ def test_an_interval_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="positive interval"):
         PeriodicTask("sweep", 0, nothing)
+
+
+async def test_a_guarded_task_runs_only_while_its_guard_allows() -> None:
+    runs: list[int] = []
+    leading = False
+    ran = asyncio.Event()
+
+    async def sweep() -> None:
+        runs.append(len(runs))
+        ran.set()
+
+    task = PeriodicTask("sweep", 0.01, sweep, only_when=lambda: leading)
+    await task.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert runs == []
+
+        leading = True
+        await asyncio.wait_for(ran.wait(), timeout=20)
+    finally:
+        await task.stop()
+
+    assert runs

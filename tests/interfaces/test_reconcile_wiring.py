@@ -1,0 +1,92 @@
+"""The reconciliation sweep (issue 7) is part of the service graph: `payments serve`
+alone runs it, `payments worker` runs it once, and only where the processor leads."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from infrastructure.periodic_task import PeriodicTask
+from infrastructure.processor_leadership import FileLockLeadership
+from infrastructure.processor_runner import PaymentProcessor
+from infrastructure.settings import Settings
+from interfaces.cli import worker as worker_command
+from interfaces.composition import RECONCILE_TASK, BackgroundWorker, Services, build_services
+from interfaces.lifecycle import running
+
+
+def settings_on(tmp_path: Path) -> Settings:
+    return Settings(
+        jwt_secret="j" * 32,
+        stripe_webhook_secret="whsec_test",
+        event_store_url=f"sqlite:///{tmp_path / 'payments.db'}",
+        reconcile_interval_seconds=1,
+    )
+
+
+def reconcile_tasks(workers: Sequence[BackgroundWorker]) -> list[PeriodicTask]:
+    return [w for w in workers if isinstance(w, PeriodicTask) and w.name == RECONCILE_TASK]
+
+
+async def test_the_served_graph_reconciles_once_its_processor_leads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = build_services(settings_on(tmp_path))
+    assert len(reconcile_tasks(services.workers)) == 1
+    processor = next(w for w in services.workers if isinstance(w, PaymentProcessor))
+
+    with caplog.at_level(logging.INFO):
+        async with running(services):
+            deadline = asyncio.get_running_loop().time() + 20
+            # Without STRIPE_SECRET_KEY, the sweep's Stripe listing is refused and logged.
+            while not any(r.getMessage() == "stripe is not configured" for r in caplog.records):
+                assert asyncio.get_running_loop().time() < deadline, "the sweep never ran"
+                await asyncio.sleep(0.05)
+            assert processor.is_active
+
+
+async def test_a_standby_does_not_reconcile(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = build_services(settings_on(tmp_path))
+    other_worker = FileLockLeadership(Path(f"{tmp_path / 'payments.db'}.processor.lock"))
+    assert other_worker.try_acquire()
+    try:
+        with caplog.at_level(logging.INFO):
+            async with running(services):
+                await asyncio.sleep(1.5)  # longer than the sweep's interval
+    finally:
+        other_worker.release()
+
+    assert not any(r.getMessage() == "stripe is not configured" for r in caplog.records)
+
+
+def test_the_worker_command_runs_the_graphs_sweep_not_a_second_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MONGODB_URI", "STRIPE_SECRET_KEY", "STRIPE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "JWT_SECRET": "j" * 32,
+        "STRIPE_WEBHOOK_SECRET": "whsec_test",
+        "EVENT_STORE_URL": f"sqlite:///{tmp_path / 'payments.db'}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    started: list[Sequence[BackgroundWorker]] = []
+
+    async def capture(workers: Sequence[BackgroundWorker], services: Services) -> None:
+        started.append(workers)
+        async with running(services, []):
+            pass
+
+    monkeypatch.setattr(worker_command, "run_until_signalled", capture)
+    monkeypatch.setattr("infrastructure.structured_logging.configure_logging", lambda level: None)
+
+    assert worker_command.run(argparse.Namespace(env_file=tmp_path / "none.env")) == 0
+
+    assert len(reconcile_tasks(started[0])) == 1
