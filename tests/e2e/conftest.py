@@ -1,4 +1,9 @@
-"""`payments dev` once for the e2e module's flows: each flow uses its own order."""
+"""`payments dev` once for the e2e module's flows.
+
+Shared, so each flow uses its own order and checks only that order's effects: the
+flows pass in any order (advancing the Stripe clock, for one, expires every open
+session in the sandbox, whichever flow opened it).
+"""
 
 from __future__ import annotations
 
