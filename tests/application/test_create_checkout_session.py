@@ -116,30 +116,42 @@ def test_twenty_concurrent_creates_end_with_one_payment_and_one_session(world):
 def test_a_racing_create_that_got_its_own_session_expires_it(world):
     """Creates straddling an idempotency-key boundary get different sessions: the loser's
     session is expired at Stripe so it can never be paid."""
+    callers = 5
     keys = iter(range(100))
     original = world.stripe.open_session
+    # Every caller is held inside Stripe's open_session until all are: none can have
+    # recorded its payment first, so all five open a session and all five race to record.
+    all_inside = threading.Barrier(callers)
 
     async def fresh_key_each_time(request):
-        return await original(
+        session = await original(
             type(request)(request.order, request.customer_email, f"k{next(keys)}")
         )
+        await asyncio.to_thread(all_inside.wait, 10)
+        return session
 
     world.stripe.open_session = fresh_key_each_time
-    barrier = threading.Barrier(5)
-    links = []
+    links, errors = [], []
 
     def create() -> None:
-        barrier.wait()
-        links.append(asyncio.run(world.create_session()(BUYER, "ord_1")))
+        try:
+            links.append(asyncio.run(world.create_session()(BUYER, "ord_1")))
+        except Exception as error:
+            errors.append(error)
 
-    threads = [threading.Thread(target=create) for _ in range(5)]
+    threads = [threading.Thread(target=create) for _ in range(callers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+    assert errors == []
+    assert len(world.stripe.sessions) == callers  # the race did happen
     winner = world.ledger.find("ord_1").checkout_session_id
     assert {link.session_id for link in links} == {winner}
+    assert len(links) == callers
     assert sorted(world.stripe.expired) == sorted(s for s in world.stripe.sessions if s != winner)
+    assert winner not in world.stripe.expired
 
 
 async def test_an_order_changed_after_checkout_opened_closes_the_stale_session(world):
