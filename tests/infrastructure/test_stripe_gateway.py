@@ -114,23 +114,29 @@ async def test_concurrent_creates_for_one_order_make_one_session(
 
 
 async def test_an_order_whose_lines_miss_the_total_is_refused_before_stripe_is_called(
-    sandbox: RunningStripeSandbox, clock: FixedClock
+    stripe_sandbox: RunningStripeSandbox, clock: FixedClock
 ) -> None:
     order = an_order("ord_gw_tampered")
     tampered = OrderSnapshot(order.order_id, order.user_id, "PENDING", order.lines,
                              Money(order.total.minor + 100, "usd"))  # fmt: skip
-    # Nothing listens here: reaching Stripe would be a CheckoutUnavailable, not InvalidOrder.
-    unreachable = StripeCheckoutGateway(
-        "sk_test_x", api_base=f"http://127.0.0.1:{free_port()}", frontend_url=FRONTEND,
+    # A sandbox of its own, that would take the session if the gateway sent it.
+    gateway = StripeCheckoutGateway(
+        stripe_sandbox.api_key, api_base=stripe_sandbox.url, frontend_url=FRONTEND,
         clock=clock, max_network_retries=0,
     )  # fmt: skip
 
-    with pytest.raises(InvalidOrder):
-        await unreachable.open_session(CheckoutRequest(tampered, "", "checkout:ord_gw_tampered"))
+    try:
+        with pytest.raises(InvalidOrder):
+            await gateway.open_session(CheckoutRequest(tampered, "", "checkout:ord_gw_tampered"))
+        nothing = stripe_get(stripe_sandbox, "/v1/checkout/sessions?limit=100")["data"]
+        # The same gateway does reach this sandbox with the order as it should be.
+        await gateway.open_session(CheckoutRequest(order, "", "checkout:ord_gw_tampered"))
+    finally:
+        await gateway.aclose()
 
-    await unreachable.aclose()
-    listed = stripe_get(sandbox, "/v1/checkout/sessions?limit=100")["data"]
-    assert all(s["client_reference_id"] != "ord_gw_tampered" for s in listed)
+    assert nothing == []
+    listed = stripe_get(stripe_sandbox, "/v1/checkout/sessions?limit=100")["data"]
+    assert [s["amount_total"] for s in listed] == [order.total.minor]
 
 
 async def test_stripe_down_is_checkout_unavailable(clock: FixedClock) -> None:
@@ -186,7 +192,7 @@ async def test_a_failed_create_does_not_poison_later_attempts(
 
 
 async def test_a_paid_session_is_reported_paid_and_can_be_refunded_once(
-    gateway: StripeCheckoutGateway,
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
 ) -> None:
     request = new_request()
     session = await gateway.open_session(request)
@@ -202,6 +208,8 @@ async def test_a_paid_session_is_reported_paid_and_can_be_refunded_once(
     again = await gateway.refund(seen.payment_intent, request.order.total, key)
 
     assert refund.startswith("re_") and again == refund
+    refunds = stripe_get(sandbox, f"/v1/refunds?payment_intent={seen.payment_intent}")["data"]
+    assert [(r["id"], r["amount"]) for r in refunds] == [(refund, request.order.total.minor)]
 
 
 async def test_expiring_an_open_session_then_again_is_expired_then_already_closed(
