@@ -79,10 +79,14 @@ def test_a_child_that_ignores_sigterm_is_killed(tmp_path: Path, supervisor: Supe
 
 
 def test_a_grandchild_goes_with_its_parent(tmp_path: Path, supervisor: Supervisor) -> None:
+    # The ready file appears with the pid in it (written aside, then renamed): the
+    # supervisor sees it ready the moment it exists, never empty.
     spawner = (
-        "import subprocess, sys, time\n"
+        "import os, subprocess, sys, time\n"
         "worker = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
-        "open(sys.argv[2], 'w').write(str(worker.pid))\n"
+        "with open(sys.argv[2] + '.tmp', 'w') as f:\n"
+        "    f.write(str(worker.pid))\n"
+        "os.replace(sys.argv[2] + '.tmp', sys.argv[2])\n"
         "time.sleep(600)\n"
     )
     supervisor.start([child(tmp_path, "server", code=spawner)])
