@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from infrastructure.readiness_probes import EventStoreProbe, NotConfiguredProbe
+from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from tests.interfaces.conftest import Api
+
+NOTHING_LISTENS = "mongodb://127.0.0.1:9/?directConnection=true"  # the discard port
 
 EVERY_ROUTE = {
     "/payments/create-session",
     "/create-session",
     "/payments/status/{orderId}",
     "/status/{orderId}",
+    "/payments/history/{orderId}",
+    "/history/{orderId}",
     "/payments/webhook",
     "/webhook",
     "/health",
@@ -79,3 +83,30 @@ async def test_not_ready_when_the_event_store_cannot_be_read(api: Api) -> None:
     assert response.status_code == 503
     assert response.json()["checks"] == {"event store": "unavailable", "MongoDB": "not configured"}
     assert "event store" in response.json()["error"]
+
+
+async def test_ready_with_the_real_mongodb_probe_on_a_running_mongodb(
+    api: Api, mongo_database_uri: str
+) -> None:
+    probe = MongoProbe(mongo_database_uri)
+    api.services.probes.extend([EventStoreProbe(api.ledger), probe])
+    try:
+        response = await api.client.get("/ready")
+    finally:
+        await probe.aclose()
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"] == {"event store": "ok", "MongoDB": "ok"}
+
+
+async def test_not_ready_with_the_real_mongodb_probe_when_nothing_listens(api: Api) -> None:
+    # MongoProbe gives up after its short server-selection timeout (1.5 s).
+    probe = MongoProbe(NOTHING_LISTENS)
+    api.services.probes.extend([EventStoreProbe(api.ledger), probe])
+    try:
+        response = await api.client.get("/ready")
+    finally:
+        await probe.aclose()
+    assert response.status_code == 503
+    assert "MongoDB" in response.json()["error"]
+    assert response.json()["checks"]["event store"] == "ok"
+    assert response.json()["checks"]["MongoDB"] == "unavailable"
