@@ -16,6 +16,9 @@ DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
 MAPPER_TOPIC = "infrastructure.event_encoding:MsgspecMapper"
 TRANSCODER_TOPIC = "infrastructure.event_encoding:MsgspecTranscoder"
 MASK = "***"
+# libpq reads these from the environment for every connection: the store's and the
+# processor lock's alike (infrastructure/processor_leadership.py).
+POSTGRES_TLS_HINT = "; for TLS set libpq's PGSSLMODE, PGSSLROOTCERT… in the environment"
 T = TypeVar("T")
 
 
@@ -60,6 +63,7 @@ def event_store_env(url: str = DEFAULT_EVENT_STORE_URL) -> dict[str, str]:
     """Maps a store URL onto eventsourcing's persistence settings."""
     parts = _split(url)
     if parts.scheme == "sqlite":
+        _query(parts, url, known=())  # none: a SQLite URL names a file, nothing more
         env = _sqlite_env(parts.path, url)
     elif parts.scheme in ("postgresql", "postgres"):
         env = _postgres_env(parts, url)
@@ -108,10 +112,31 @@ def _postgres_env(parts: SplitResult, url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CREATE_TABLE": "y",
     }
-    schema = parse_qs(parts.query).get("schema")
-    if schema:
-        env["POSTGRES_SCHEMA"] = schema[0]
+    schema = _query(parts, url, ("schema",), POSTGRES_TLS_HINT).get("schema")
+    if schema is not None:
+        env["POSTGRES_SCHEMA"] = schema
     return env
+
+
+def _query(parts: SplitResult, url: str, known: tuple[str, ...], hint: str = "") -> dict[str, str]:
+    """The URL's query parameters; one this module cannot apply is refused, not dropped.
+
+    Dropping it would be silent and dangerous: `?sslmode=verify-full` would connect
+    without verifying the server.
+    """
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        supported = ", ".join(known) or "none"
+        raise EventStoreUrlError(
+            "EVENT_STORE_URL has query parameters this service cannot apply: "
+            f"{', '.join(unknown)} (supported: {supported}){hint}"
+        )
+    if any(len(values) != 1 or not values[0] for values in query.values()):
+        raise EventStoreUrlError(
+            f"EVENT_STORE_URL must give {', '.join(query)} once, with a value: {redacted(url)!r}"
+        )
+    return {name: values[0] for name, values in query.items()}
 
 
 def _check_authority(parts: SplitResult, url: str) -> None:

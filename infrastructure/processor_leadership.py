@@ -50,17 +50,21 @@ class PostgresAdvisoryLeadership:
     """Holds `pg_try_advisory_lock(key)` on its own autocommit connection."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
+        # Read exactly as eventsourcing's PostgreSQL factory reads the ledger's env
+        # (`env.get(...) or default`; an eventsourcing Environment then also honours its
+        # name-prefixed overrides), so the lock lives on the very database the store uses.
+        dbname = env.get("POSTGRES_DBNAME") or ""
         self._conninfo = psycopg.conninfo.make_conninfo(
-            host=env["POSTGRES_HOST"],
-            port=env.get("POSTGRES_PORT", "5432"),
-            dbname=env["POSTGRES_DBNAME"],
-            user=env.get("POSTGRES_USER", "postgres"),
-            password=env.get("POSTGRES_PASSWORD", ""),
+            host=env.get("POSTGRES_HOST") or "",
+            port=env.get("POSTGRES_PORT") or "5432",
+            dbname=dbname,
+            user=env.get("POSTGRES_USER") or "postgres",
+            password=env.get("POSTGRES_PASSWORD") or "",
             connect_timeout="5",
             application_name="payments-processor",
         )
-        schema = env.get("POSTGRES_SCHEMA", "public")
-        self.key = advisory_key(f"{env['POSTGRES_DBNAME']}.{schema}")
+        schema = env.get("POSTGRES_SCHEMA") or "public"
+        self.key = advisory_key(f"{dbname}.{schema}")
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
 
     def try_acquire(self) -> bool:

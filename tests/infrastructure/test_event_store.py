@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from eventsourcing.utils import Environment
+from psycopg.conninfo import conninfo_to_dict
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store import (
@@ -18,6 +20,7 @@ from infrastructure.event_store import (
     store_error_line,
     survive_concurrent_schema_creation,
 )
+from infrastructure.processor_leadership import PostgresAdvisoryLeadership
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 
 
@@ -35,6 +38,39 @@ def test_postgres_urls_map_every_part():
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"]) == ("db.internal", "6543")
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("pay", "s@cret")
     assert (env["POSTGRES_DBNAME"], env["POSTGRES_SCHEMA"]) == ("payments", "audit")
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("postgresql://pay@db/payments?sslmode=verify-full", "sslmode"),
+        ("postgresql://pay@db/payments?schema=audit&sslrootcert=/ca.pem&sslmode=require", "ssl"),
+        ("postgres://pay@db/payments?connect_timeout=3", "connect_timeout"),
+        ("sqlite:///var/payments.db?mode=ro", "mode"),
+        ("postgresql://pay@db/payments?schema=a&schema=b", "schema"),
+        ("postgresql://pay@db/payments?schema=", "schema"),
+    ],
+)
+def test_query_parameters_it_cannot_apply_are_refused_not_dropped(url: str, named: str):
+    with pytest.raises(EventStoreUrlError) as refused:
+        event_store_env(url)
+    message = str(refused.value)
+    assert named in message and "EVENT_STORE_URL" in message and "\n" not in message
+
+
+def test_the_processor_lock_connects_where_the_store_does():
+    url = "postgresql://pay:s%40cret@db.internal:6543/payments?schema=audit"
+    # The ledger's env is an eventsourcing Environment: a name-prefixed variable of the
+    # process environment overrides the URL's value, for the store and so for the lock.
+    env = Environment("PaymentLedger", event_store_env(url))
+    env["PAYMENTLEDGER_POSTGRES_HOST"] = "replica.internal"
+    lock = conninfo_to_dict(PostgresAdvisoryLeadership(env)._conninfo)
+    factory_reads = {
+        name: env.get(f"POSTGRES_{name.upper()}") for name in ("host", "port", "dbname", "user")
+    }
+    assert factory_reads["host"] == "replica.internal"
+    assert {name: lock[name] for name in factory_reads} == factory_reads
+    assert lock["password"] == "s@cret"
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "postgresql://host", "payments.db"])

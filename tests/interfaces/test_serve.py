@@ -170,6 +170,14 @@ def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
             },
             "EVENT_STORE_URL",
         ),
+        (
+            {
+                "JWT_SECRET": "x" * 40,
+                "STRIPE_WEBHOOK_SECRET": "w",
+                "EVENT_STORE_URL": "postgresql://pay@127.0.0.1/test?sslmode=verify-full",
+            },
+            "sslmode",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
