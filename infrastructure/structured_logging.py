@@ -20,6 +20,10 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, N
     "taskName",
     "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
+# Libraries kept at WARNING whatever LOG_LEVEL says: httpx logs every request URL at
+# INFO; the Stripe SDK logs each call at INFO and its request and response bodies
+# (customer emails, order metadata) at DEBUG.
+QUIET_LIBRARIES = ("httpx", "stripe")
 SECRET_MARKERS = ("secret", "password", "token", "authorization", "api_key", "apikey", "card")
 MASK = "***"
 
@@ -54,19 +58,23 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO; keep it for debugging only.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))
 
 
 def logging_dict_config(level: str = "INFO") -> dict[str, Any]:
     """The same JSON lines as a `logging.config` dict, for servers that configure logging
     themselves (granian applies it in its own processes)."""
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(level)))
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"json": handler},
-        "loggers": {"_granian": {"handlers": ["json"], "level": level, "propagate": False}},
+        "loggers": {
+            "_granian": {"handlers": ["json"], "level": level, "propagate": False},
+            **{library: {"level": quiet} for library in QUIET_LIBRARIES},
+        },
         "root": {"handlers": ["json"], "level": level},
     }
