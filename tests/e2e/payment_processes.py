@@ -20,7 +20,10 @@ ACTIVE = "payment processor is the active worker"
 
 
 def service_env(shop: RunningShop, store_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a payment service process on this shop and event store."""
+    """The environment of a payment service process on this shop and event store.
+
+    Stripe and MongoDB settings of the test run are left out: a test that wants the
+    MongoDB status view passes `MONGODB_URI=` (e.g. the `mongo_database_uri` fixture)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "MONGODB_"))}
     return {
         **env,

@@ -1,4 +1,8 @@
-"""SIGKILL `payments serve` right after it acknowledged a webhook, with the order service down."""
+"""SIGKILL `payments serve` right after it acknowledged a webhook, with the order service down.
+
+The service runs as in production, with MongoDB: after the restart, the order is
+confirmed once and the MongoDB status view catches up with the payment's last event.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 from domain.order import OrderSnapshot
@@ -51,16 +57,28 @@ def open_payment(shop: RunningShop, ledger: PaymentLedger, order_id: str) -> str
 
 
 def test_a_crash_after_the_acknowledgement_loses_nothing_and_confirms_once(
-    shop: RunningShop, ledger: PaymentLedger, store_url: str, tmp_path: Path
+    shop: RunningShop,
+    ledger: PaymentLedger,
+    store_url: str,
+    mongo_database_uri: str,
+    mongo_db: Database[dict[str, Any]],
+    tmp_path: Path,
 ) -> None:
     token = shop.login()
     order_id: str = shop.create_order(token, [(KEYBOARD, 1), (CABLE, 2)])["_id"]
     session_id = open_payment(shop, ledger, order_id)
-    env = service_env(shop, store_url)
+    paid = ledger.find(order_id)
+    assert paid is not None
+    env = service_env(shop, store_url, MONGODB_URI=mongo_database_uri)
     service = start_service(env, tmp_path / "serve1.log")
     shop.kill()  # the order service is down
 
-    body = encode(checkout_event("checkout.session.completed", order_id, session_id))
+    body = encode(
+        checkout_event(
+            "checkout.session.completed", order_id, session_id,
+            amount_total=paid.amount.minor, currency=paid.amount.currency,
+        )
+    )  # fmt: skip
     answer = httpx.post(
         f"{service.url}/payments/webhook",
         content=body,
@@ -76,6 +94,13 @@ def test_a_crash_after_the_acknowledgement_loses_nothing_and_confirms_once(
     try:
         shop.start()  # the order service is back
         wait_for(lambda: shop.effects(order_id)["confirmed"] > 0, "order confirmed", restarted)
+        wait_for(lambda: confirmed_in(ledger, order_id), "confirmation recorded", restarted)
+        final_version = ledger_version(ledger, order_id)
+        wait_for(
+            lambda: view_of(mongo_db, order_id).get("version") == final_version,
+            f"MongoDB view at version {final_version}",
+            restarted,
+        )
         status = httpx.get(
             f"{restarted.url}/payments/status/{order_id}",
             headers={"Authorization": f"Bearer {token}"},
@@ -90,3 +115,21 @@ def test_a_crash_after_the_acknowledgement_loses_nothing_and_confirms_once(
     assert status.json()["status"] == "SUCCESS"
     history = [type(e).__qualname__ for e in ledger.history(payment_id_for(order_id))]
     assert history.count("Payment.OrderConfirmed") == 1
+    document = view_of(mongo_db, order_id)
+    assert (document["status"], document["version"]) == ("SUCCESS", final_version)
+    assert ledger_version(ledger, order_id) == final_version  # nothing recorded since
+
+
+def confirmed_in(ledger: PaymentLedger, order_id: str) -> bool:
+    history = ledger.history(payment_id_for(order_id))
+    return any(type(e).__qualname__ == "Payment.OrderConfirmed" for e in history)
+
+
+def ledger_version(ledger: PaymentLedger, order_id: str) -> int:
+    payment = ledger.find(order_id)
+    assert payment is not None
+    return int(payment.version)
+
+
+def view_of(mongo_db: Database[dict[str, Any]], order_id: str) -> dict[str, Any]:
+    return mongo_db["payments"].find_one({"orderId": order_id}) or {}
