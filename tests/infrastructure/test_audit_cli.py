@@ -85,7 +85,6 @@ def test_seal_then_verify_catches_a_consistent_rewrite(
     assert "order ord_a" in against.stdout and "checkpoint" in against.stdout
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_show_prints_the_state_at_a_version(history: PaymentLedger, store_url: str) -> None:
     at_one = payments("audit", "show", "ord_a", "--version", "1", "--json", "--store", store_url)
     at_two = payments("audit", "show", "ord_a", "--version", "2", "--store", store_url)
@@ -94,7 +93,6 @@ def test_show_prints_the_state_at_a_version(history: PaymentLedger, store_url: s
     assert payments("audit", "show", "ord_zz", "--store", store_url).returncode == 1
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_export_csv_has_one_row_per_event(
     history: PaymentLedger, store_url: str, tmp_path: Path
 ) -> None:

@@ -9,8 +9,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from application.ledger import PaymentLedger
 from application.ports import CheckoutRequest
 from domain.lifecycle import PaymentStatus
@@ -20,7 +18,6 @@ from tests.fakes import FixedClock, an_order
 from tests.fixtures.stripe_sandbox import StripeSandboxFactory
 
 PAYMENTS = str(Path(sys.executable).with_name("payments"))
-pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 async def test_reconcile_dry_run_then_apply_then_nothing(

@@ -28,7 +28,6 @@ from tests.fixtures.shop import CABLE, KEYBOARD, RunningShop
 from tests.fixtures.stripe_sandbox import RunningStripeSandbox, StripeSandboxFactory
 
 SESSION_LIFETIME = 25 * 3600  # past any expires_at Stripe allows (30 min to 24 h)
-pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 @dataclass
