@@ -25,6 +25,7 @@ from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
 from infrastructure.backoff import Backoff
 from infrastructure.event_store import survive_concurrent_schema_creation
+from infrastructure.parked_payments import ParkedPayments, parked_payments_for
 from infrastructure.processor_leadership import Leadership, leadership_for
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ class PaymentProcessor:
     Calls that fail for a reason that passes (5xx, timeouts, Stripe unreachable, a
     bug) are retried forever with backoff, holding the log position, and an
     `"alert": true` line is logged once they have failed for `alert_after` seconds.
-    A `ServiceRejected` (a 4xx) parks the payment: alert, record nothing, move on;
-    parked payments are tried again now and then and whenever they get a new event.
+    A `ServiceRejected` (a 4xx) parks the payment: alert, record nothing, move on.
+    Parked payments are kept in the event store's database (`ParkedPayments`), so a
+    restart or a new leader knows them; they are tried again when this worker takes
+    the lead, every `parked_retry_interval` however busy the log is, and whenever they
+    get a new event.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class PaymentProcessor:
         leadership: Leadership,
         settings: ProcessorSettings | None = None,
         rng: random.Random | None = None,
+        parked: ParkedPayments | None = None,
     ) -> None:
         self._ledger = ledger
         self._settle = settle
@@ -69,6 +74,7 @@ class PaymentProcessor:
         self._settings = settings or ProcessorSettings()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._tracking = survive_concurrent_schema_creation(ledger.factory.tracking_recorder)
+        self._parked_store = parked or parked_payments_for(ledger)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.parked: dict[UUID, str] = {}
@@ -119,19 +125,23 @@ class PaymentProcessor:
 
     async def _follow(self, stop: asyncio.Event) -> None:
         position = await asyncio.to_thread(self.position)
-        parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
+        # What earlier leaders (or this process before a restart) parked is tried first.
+        self.parked = await asyncio.to_thread(self._parked_store.all)
+        parked_retry_at = time.monotonic()
         while not stop.is_set():
             if not await self._still_leading():
                 return
+            if self.parked and time.monotonic() >= parked_retry_at:
+                # On a timer, not only when the log is idle: a busy log must not starve them.
+                if not await self._retry_parked(stop):
+                    return
+                parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
             self._wake.clear()
             notifications = await asyncio.to_thread(self._read_after, position)
             if notifications:
                 if not await self._process(notifications, stop):
                     return
                 position = notifications[-1].id
-            elif self.parked and time.monotonic() >= parked_retry_at:
-                await self._retry_parked(stop)
-                parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
             else:
                 await _pause(stop, self._settings.poll_interval, self._wake)
 
@@ -162,10 +172,13 @@ class PaymentProcessor:
             return False
         return True
 
-    async def _retry_parked(self, stop: asyncio.Event) -> None:
+    async def _retry_parked(self, stop: asyncio.Event) -> bool:
+        """False if `stop` came first or leadership was lost."""
+        log.info("retrying parked payments", extra={"parked": len(self.parked)})
         for payment_id in list(self.parked):
             if not await self._settle_until_done(payment_id, stop):
-                return
+                return False
+        return True
 
     async def _settle_until_done(self, payment_id: UUID, stop: asyncio.Event) -> bool:
         """True once settled or parked; False if `stop` came first or leadership was lost."""
@@ -174,8 +187,7 @@ class PaymentProcessor:
             try:
                 await self._settle(payment_id)
             except ServiceRejected as error:
-                await self._log_failure(payment_id, error, "rejected; payment parked", alert=True)
-                self.parked[payment_id] = str(error)
+                await self._park(payment_id, error)
                 return True
             except Exception as error:
                 failing_since = failing_since or time.monotonic()
@@ -189,9 +201,36 @@ class PaymentProcessor:
                 if not stop.is_set() and not await self._still_leading():
                     return False
                 continue
-            self.parked.pop(payment_id, None)
+            if payment_id in self.parked:
+                await self._unpark(payment_id)
             return True
         return False
+
+    async def _park(self, payment_id: UUID, error: ServiceRejected) -> None:
+        reason = str(error)
+        # One alert per refusal: a payment still refused for the same reason on a retry
+        # (or after a restart) is logged as a warning only.
+        known = self.parked.get(payment_id) == reason
+        what = "still rejected; payment stays parked" if known else "rejected; payment parked"
+        await self._log_failure(payment_id, error, what, alert=not known)
+        self.parked[payment_id] = reason
+        try:
+            await asyncio.to_thread(self._parked_store.park, payment_id, reason)
+        except Exception:
+            # Still parked in memory; a restart before its next event would forget it.
+            log.exception("could not save a parked payment", extra={"paymentId": str(payment_id)})
+
+    async def _unpark(self, payment_id: UUID) -> None:
+        try:
+            await asyncio.to_thread(self._parked_store.unpark, payment_id)
+        except Exception:
+            # Kept in memory so that the row is deleted on a later retry (settling is a no-op).
+            log.exception(
+                "could not unpark a settled payment", extra={"paymentId": str(payment_id)}
+            )
+            return
+        self.parked.pop(payment_id, None)
+        log.info("parked payment settled", extra={"paymentId": str(payment_id)})
 
     async def _log_failure(
         self, payment_id: UUID, error: Exception, what: str, *, alert: bool

@@ -21,6 +21,7 @@ from domain.lifecycle import FailedPaymentPolicy
 from domain.payment import Payment, payment_id_for
 from infrastructure.backoff import Backoff
 from infrastructure.event_store import event_store_env
+from infrastructure.parked_payments import parked_payments_for
 from infrastructure.processor_leadership import (
     FileLockLeadership,
     Leadership,
@@ -226,6 +227,113 @@ async def test_a_parked_payment_is_settled_when_it_gets_a_new_event(
     await eventually(lambda: worker.processor.parked == {}, "settled")
     assert worker.orders.statuses_set == [("ord_1", "CANCELLED")]
     assert len(worker.checkout.refunds) == 1
+
+
+async def test_a_parked_payment_survives_a_restart_and_is_settled_without_a_new_event(
+    ledger: PaymentLedger, running: Callable[[], Running]
+) -> None:
+    # E.g. a 401 from the order service: a bad INTERNAL_SERVICE_TOKEN, fixed by a restart.
+    first = running()
+    first.orders.rejected.add("ord_1")
+    paid(ledger, "ord_1")
+    await first.processor.start()
+    await eventually(lambda: payment_id_for("ord_1") in first.processor.parked, "parked")
+    await eventually(lambda: first.processor.position() == ledger.last_notification_id(), "past")
+    await first.processor.stop()
+
+    second = running()  # its order service accepts the call
+    await second.processor.start()
+
+    await eventually(lambda: second.orders.statuses_set != [], "settled after the restart")
+    assert second.orders.statuses_set == [("ord_1", "CONFIRMED")]
+    await eventually(lambda: second.processor.parked == {}, "unparked")
+    assert parked_payments_for(ledger).all() == {}
+
+
+@dataclass
+class BusyOrders(FlakyOrders):
+    """An order service whose every confirmation brings a new paid order into the log."""
+
+    ledger: PaymentLedger | None = None
+    generated: int = 0
+    limit: int = 0
+    when_first_confirmed: int | None = None
+
+    async def set_status(self, order_id: str, status: str) -> None:
+        await super().set_status(order_id, status)
+        if order_id == "ord_1":
+            self.when_first_confirmed = self.generated
+        if self.ledger is not None and self.generated < self.limit:
+            self.generated += 1
+            paid(self.ledger, f"ord_busy_{self.generated}")
+
+
+async def test_parked_payments_are_retried_on_a_timer_even_when_the_log_is_never_idle(
+    ledger: PaymentLedger,
+) -> None:
+    # Every confirmation records the next paid order: the log is never idle from here on.
+    orders = BusyOrders(rejected={"ord_1"}, ledger=ledger, limit=100_000)
+    settings = ProcessorSettings(
+        backoff=QUICK.backoff, alert_after=0.0, poll_interval=0.05,
+        leadership_interval=0.05, parked_retry_interval=0.2,
+    )  # fmt: skip
+    settle = SettlePayment(ledger, orders, FakeInventoryLedger(), FakeCheckoutGateway())
+    processor = PaymentProcessor(ledger, settle, leadership_for(ledger.env), settings)
+    paid(ledger, "ord_1")
+    paid(ledger, "ord_2")
+    await processor.start()
+    try:
+        await eventually(lambda: payment_id_for("ord_1") in processor.parked, "parked")
+        await eventually(lambda: orders.generated > 10, "busy")
+        orders.rejected.clear()
+        await eventually(lambda: orders.when_first_confirmed is not None, "parked one settled")
+    finally:
+        orders.limit = 0
+        await processor.stop()
+
+    assert orders.when_first_confirmed is not None and orders.when_first_confirmed < 100_000
+    assert payment_id_for("ord_1") not in processor.parked
+
+
+async def test_a_payment_refused_again_on_retry_is_not_alerted_twice(
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    orders = FlakyOrders(rejected={"ord_1"})
+    settings = ProcessorSettings(
+        backoff=QUICK.backoff, alert_after=0.0, poll_interval=0.05,
+        leadership_interval=0.05, parked_retry_interval=0.05,
+    )  # fmt: skip
+    settle = SettlePayment(ledger, orders, FakeInventoryLedger(), FakeCheckoutGateway())
+    processor = PaymentProcessor(ledger, settle, leadership_for(ledger.env), settings)
+    paid(ledger, "ord_1")
+
+    with caplog.at_level(logging.WARNING):
+        await processor.start()
+        try:
+            await eventually(
+                lambda: sum("stays parked" in r.getMessage() for r in caplog.records) >= 2,
+                "retried twice",
+            )
+        finally:
+            await processor.stop()
+
+    alerts = [r for r in caplog.records if getattr(r, "alert", False)]
+    assert [r.__dict__["orderId"] for r in alerts] == ["ord_1"]
+    assert list(parked_payments_for(ledger).all()) == [payment_id_for("ord_1")]
+
+
+def test_parked_payments_are_kept_in_the_event_stores_database(store_url: str) -> None:
+    with PaymentLedger(event_store_env(store_url)) as ledger:
+        parked = parked_payments_for(ledger)
+        parked.park(payment_id_for("ord_1"), "order service answered 401")
+        parked.park(payment_id_for("ord_2"), "order service answered 403")
+        parked.park(payment_id_for("ord_2"), "order service answered 404")
+        parked.unpark(payment_id_for("ord_1"))
+
+    with PaymentLedger(event_store_env(store_url)) as reopened:
+        assert parked_payments_for(reopened).all() == {
+            payment_id_for("ord_2"): "order service answered 404"
+        }
 
 
 async def test_only_one_of_two_workers_on_one_store_is_active(
