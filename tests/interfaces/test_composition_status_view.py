@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from litestar.testing import AsyncTestClient
 from pymongo.database import Database
 
-from application.identity import Caller
 from infrastructure.mongo_status_view import MongoPaymentStatusView
 from infrastructure.settings import Settings
 from infrastructure.status_projection_worker import StatusProjectionWorker
+from interfaces.app import create_app
 from interfaces.composition import build_services
 from tests.infrastructure.payment_story import PaymentStory
+from tests.interfaces.conftest import as_user
 
 Document = dict[str, Any]
 
@@ -31,20 +33,21 @@ async def test_statuses_are_read_from_the_projected_mongodb_view(
     workers = [w for w in services.workers if isinstance(w, StatusProjectionWorker)]
     assert len(workers) == 1
     assert isinstance(services.status_view, MongoPaymentStatusView)
-    for worker in services.workers:
-        await worker.start()
-    try:
-        PaymentStory(services.ledger, "ord_wired").initiate().paid()
-        assert workers[0].runner.wait(services.ledger.last_notification_id(), timeout=15)
-        report = await services.get_payment_status(Caller("user_1"), "ord_wired")
-    finally:
-        for worker in reversed(services.workers):
-            await worker.stop()
-        for close in services.closers:
-            await close()
-        services.ledger.close()
+    projection = workers[0]
+    assert not projection.runner.is_running
 
-    assert report.status == "SUCCESS"
+    # The app's own lifespan starts the worker on entry and stops it on exit.
+    async with AsyncTestClient(create_app(services)) as client:
+        assert projection.runner.is_running
+        PaymentStory(services.ledger, "ord_wired").initiate().paid()
+        assert projection.runner.wait(services.ledger.last_notification_id(), timeout=15)
+        response = await client.get(
+            "/payments/status/ord_wired", headers=as_user("user_1", secret=settings.jwt_secret)
+        )
+
+    assert not projection.runner.is_running
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "SUCCESS"
     document = mongo_db.payments.find_one({"orderId": "ord_wired"})
     assert document is not None
     assert document["status"] == "SUCCESS"
