@@ -15,6 +15,8 @@ import msgspec
 
 from domain.lifecycle import FailedPaymentPolicy
 
+# RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
+MIN_JWT_SECRET_BYTES = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_EXPIRES_MINUTES, MAX_EXPIRES_MINUTES = 30, 1440  # Stripe's allowed range for expires_at
 
@@ -80,6 +82,17 @@ class _Reader:
             raise SettingsError(f"{name} is required but not set")
         return value
 
+    def key(self, name: str, min_bytes: int) -> str:
+        """A required signing key; its length, never its value, goes into the message."""
+        value = self.required(name)
+        size = len(value.encode())
+        if size < min_bytes:
+            raise SettingsError(
+                f"{name} must be at least {min_bytes} bytes ({min_bytes * 8} bits) "
+                f"for HS256, got {size}"
+            )
+        return value
+
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.optional(name)
         if raw is None:
@@ -112,7 +125,7 @@ class _Reader:
 def _parse(read: _Reader) -> Settings:
     policies = tuple(policy.value for policy in FailedPaymentPolicy)
     return Settings(
-        jwt_secret=read.required("JWT_SECRET"),
+        jwt_secret=read.key("JWT_SECRET", MIN_JWT_SECRET_BYTES),
         stripe_webhook_secret=read.required("STRIPE_WEBHOOK_SECRET"),
         port=read.integer("PORT", 8000, 1, 65535),
         event_store_url=read.url("EVENT_STORE_URL", "sqlite:///var/payments.db", STORES),

@@ -41,9 +41,7 @@ class CallerToken(Token):
             )
         except jwt.InvalidTokenError as error:
             raise NotAuthorizedException("Invalid token") from error
-        user_id = next(
-            (str(claims[c]) for c in USER_ID_CLAIMS if isinstance(claims.get(c), str | int)), ""
-        )
+        user_id = user_id_of(claims)
         if not user_id:
             raise NotAuthorizedException("Token names no user")
         try:
@@ -55,6 +53,21 @@ class CallerToken(Token):
         except (OverflowError, OSError, ValueError, ImproperlyConfiguredException) as error:
             # An `exp` too far out for a datetime is as unusable as a bad signature.
             raise NotAuthorizedException("Unusable expiry") from error
+
+
+def user_id_of(claims: dict[str, Any]) -> str:
+    """The first of `userId`, `id`, `sub` that holds an id: a non-blank string or an integer.
+
+    A boolean is not an id (`true` would become user "True"), and a blank claim must not
+    hide a valid one after it.
+    """
+    for claim in USER_ID_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
 
 
 class BearerJWTMiddleware(JWTAuthenticationMiddleware):

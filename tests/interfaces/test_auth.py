@@ -91,6 +91,26 @@ async def test_numeric_user_id_claim_is_accepted(api: Api) -> None:
     assert response.status_code == 200
 
 
+async def test_a_boolean_user_id_names_nobody(api: Api) -> None:
+    api.orders.add(an_order("ord_t", "True"))
+    response = await api.client.post(
+        "/create-session",
+        json={"orderId": "ord_t"},
+        headers=bearer(token_for(True, claim="userId")),  # type: ignore[arg-type]
+    )
+    assert (response.status_code, response.json()) == (401, UNAUTHENTICATED)
+    assert api.checkout.calls == 0
+
+
+@pytest.mark.parametrize("unusable", ["", "  ", True, False, None, [], {}])
+async def test_an_unusable_user_id_claim_does_not_hide_a_valid_one(
+    api: Api, unusable: object
+) -> None:
+    token = token_for(unusable, claim="userId", sub="user_1")  # type: ignore[arg-type]
+    status, body = await create(api, bearer(token))
+    assert status == 200, body
+
+
 async def test_someone_elses_order_is_not_found_on_create(api: Api) -> None:
     status, body = await create(api, as_user("user_2"))
     assert (status, body) == (404, {"error": "Order not found"})

@@ -157,6 +157,7 @@ def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
     [
         ({"STRIPE_WEBHOOK_SECRET": "whsec_x"}, "JWT_SECRET"),
         ({"JWT_SECRET": "x" * 40}, "STRIPE_WEBHOOK_SECRET"),
+        ({"JWT_SECRET": "change-me", "STRIPE_WEBHOOK_SECRET": "w"}, "JWT_SECRET"),
         (
             {"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "w", "CHECKOUT_EXPIRES_MINUTES": "5"},
             "CHECKOUT_EXPIRES_MINUTES",

@@ -14,7 +14,10 @@ from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.settings import Settings, SettingsError
 from infrastructure.structured_logging import configure_logging
 
-SECRETS = {"JWT_SECRET": "jwt-secret-value", "STRIPE_WEBHOOK_SECRET": "whsec_value"}
+SECRETS = {
+    "JWT_SECRET": "jwt-secret-value-of-at-least-thirty-two-bytes",
+    "STRIPE_WEBHOOK_SECRET": "whsec_value",
+}
 
 
 def test_defaults_with_only_the_two_secrets() -> None:
@@ -29,15 +32,18 @@ def test_defaults_with_only_the_two_secrets() -> None:
     assert settings.mongodb_uri is None and settings.stripe_secret_key is None
 
 
+FILE_SECRET = "from-file-a-secret-of-32-bytes-or-more"
+
+
 def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
-        "# local\nexport JWT_SECRET='from-file'\nPORT=9000\nPAYMENT_FAILED_POLICY=retry\n"
+        f"# local\nexport JWT_SECRET='{FILE_SECRET}'\nPORT=9000\nPAYMENT_FAILED_POLICY=retry\n"
     )
     settings = Settings.from_environment(
         {"STRIPE_WEBHOOK_SECRET": "w", "PORT": "8100"}, env_file=env_file
     )
-    assert settings.jwt_secret == "from-file"
+    assert settings.jwt_secret == FILE_SECRET
     assert settings.port == 8100
     assert settings.payment_failed_policy is FailedPaymentPolicy.RETRY
 
@@ -63,12 +69,26 @@ def test_malformed_setting_is_one_line_naming_it(name: str, value: str) -> None:
     assert name in message and "\n" not in message
 
 
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "é" * 15])
+def test_a_jwt_secret_under_256_bits_is_refused_without_echoing_it(secret: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment({**SECRETS, "JWT_SECRET": secret}, env_file=None)
+    message = str(raised.value)
+    assert "JWT_SECRET" in message and "32 bytes" in message and secret not in message
+
+
+def test_a_jwt_secret_of_32_bytes_is_enough() -> None:
+    for secret in ("x" * 32, "é" * 16):
+        settings = Settings.from_environment({**SECRETS, "JWT_SECRET": secret}, env_file=None)
+        assert settings.jwt_secret == secret
+
+
 def test_repr_masks_secrets() -> None:
     settings = Settings.from_environment(
         {**SECRETS, "STRIPE_SECRET_KEY": "sk_test_abc"}, env_file=None
     )
     shown = repr(settings)
-    assert "jwt-secret-value" not in shown and "sk_test_abc" not in shown
+    assert SECRETS["JWT_SECRET"] not in shown and "sk_test_abc" not in shown
     assert "whsec_value" not in shown
 
 
