@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from application.ledger import PaymentLedger
 from domain.payment import payment_id_for
-from tests.infrastructure.payment_histories import expired, paid
+from tests.infrastructure.payment_histories import START, expired, paid
 from tests.infrastructure.store_tampering import StoreTamperer
 
 PAYMENTS = str(Path(sys.executable).with_name("payments"))
@@ -93,6 +94,25 @@ def test_show_prints_the_state_at_a_version(history: PaymentLedger, store_url: s
     assert payments("audit", "show", "ord_zz", "--store", store_url).returncode == 1
 
 
+def test_show_prints_the_state_at_a_time(history: PaymentLedger, store_url: str) -> None:
+    # Initiated is stamped START; the later events are stamped with the wall clock.
+    opened_then = payments(
+        "audit", "show", "ord_a", "--at", START.isoformat(), "--json", "--store", store_url
+    )
+    now = payments(
+        "audit", "show", "ord_a", "--at", datetime.now(UTC).isoformat(), "--json",
+        "--store", store_url,
+    )  # fmt: skip
+    before = (START - timedelta(minutes=1)).isoformat()
+    too_early = payments("audit", "show", "ord_a", "--at", before, "--store", store_url)
+
+    assert opened_then.returncode == 0, opened_then.stderr
+    assert json.loads(opened_then.stdout)["status"] == "INITIATED"
+    assert json.loads(now.stdout)["status"] == "SUCCESS"
+    assert json.loads(now.stdout)["version"] == history.find("ord_a").version  # type: ignore[union-attr]
+    assert too_early.returncode == 1
+
+
 def test_export_csv_has_one_row_per_event(
     history: PaymentLedger, store_url: str, tmp_path: Path
 ) -> None:
@@ -102,10 +122,11 @@ def test_export_csv_has_one_row_per_event(
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 8
+    assert len(rows) == history.last_notification_id()
     assert [r["statusAfter"] for r in rows if r["orderId"] == "ord_b"][-1] == "FAILED"
     charged = sum(Decimal(r["amount"]) for r in rows if r["type"] == "Initiated")
-    assert charged == Decimal("409.96")
+    expected = [history.find(order_id) for order_id in ("ord_a", "ord_b")]
+    assert charged == sum(p.amount.to_major() for p in expected if p is not None)
 
 
 def test_a_missing_store_is_an_error_not_an_empty_pass(tmp_path: Path) -> None:
