@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -20,6 +21,11 @@ COMPLETED = "checkout.session.completed"
 
 def stored_versions(ledger: PaymentLedger, order_id: str = "ord_1") -> int:
     return len(list(ledger.history(payment_id_for(order_id))))
+
+
+def naming(caplog: pytest.LogCaptureFixture, event_id: str) -> list[logging.LogRecord]:
+    """The log records that name the event (what an operator greps for)."""
+    return [r for r in caplog.records if getattr(r, "eventId", None) == event_id]
 
 
 async def post_raw(
@@ -56,6 +62,7 @@ async def test_malformed_signature_is_rejected(api: Api, signature: str | bytes)
     session_id = await api.open_checkout()
     body = encode(checkout_event(COMPLETED, "ord_1", session_id))
     assert await post_raw(api, body, signature) == (400, INVALID_SIGNATURE)
+    assert stored_versions(api.ledger) == 1
 
 
 async def test_signature_with_the_wrong_secret_is_rejected(api: Api) -> None:
@@ -139,21 +146,33 @@ async def test_handled_type_missing_its_object_fields_is_400(api: Api) -> None:
     )
 
 
-async def test_unknown_event_type_is_acknowledged_and_not_recorded(api: Api) -> None:
+async def test_unknown_event_type_is_acknowledged_and_not_recorded(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     await api.open_checkout()
     payload = checkout_event("customer.created", "ord_1", "cs_test_1")
-    response = await api.webhook(payload)
+    with caplog.at_level(logging.INFO):
+        response = await api.webhook(payload)
     assert (response.status_code, response.json()) == (200, RECEIVED)
     assert stored_versions(api.ledger) == 1
+    assert len(naming(caplog, payload["id"])) == 1
 
 
-async def test_session_that_is_not_ours_is_acknowledged_and_not_recorded(api: Api) -> None:
+async def test_session_that_is_not_ours_is_acknowledged_and_not_recorded(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     await api.open_checkout()
-    response = await api.webhook(checkout_event(COMPLETED, "ord_1", "cs_someone_else"))
+    not_its_session = checkout_event(COMPLETED, "ord_1", "cs_someone_else")
+    not_our_order = checkout_event(COMPLETED, "ord_unknown", "cs_x")
+    with caplog.at_level(logging.INFO):
+        response = await api.webhook(not_its_session)
+        other_order = await api.webhook(not_our_order)
     assert (response.status_code, response.json()) == (200, RECEIVED)
-    other_order = await api.webhook(checkout_event(COMPLETED, "ord_unknown", "cs_x"))
     assert (other_order.status_code, other_order.json()) == (200, RECEIVED)
     assert stored_versions(api.ledger) == 1
+    assert stored_versions(api.ledger, "ord_unknown") == 0
+    assert naming(caplog, not_its_session["id"])
+    assert naming(caplog, not_our_order["id"])
 
 
 async def test_replayed_event_has_no_second_effect(api: Api) -> None:
@@ -170,10 +189,12 @@ async def test_replayed_event_has_no_second_effect(api: Api) -> None:
 async def test_late_expiry_after_success_does_not_overwrite_it(api: Api) -> None:
     session_id = await api.open_checkout()
     await api.webhook(checkout_event(COMPLETED, "ord_1", session_id))
+    versions = stored_versions(api.ledger)
     late = await api.webhook(checkout_event("checkout.session.expired", "ord_1", session_id))
     assert late.status_code == 200
     payment = api.ledger.find("ord_1")
     assert payment is not None and payment.status.value == "SUCCESS"
+    assert stored_versions(api.ledger) == versions  # nothing new stored
 
 
 async def test_payment_intent_failure_is_recorded(api: Api) -> None:
