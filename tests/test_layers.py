@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def test_the_checker_catches_a_wrong_arrow():
     assert not allowed("application", "infrastructure.settings")
     assert not allowed("infrastructure", "sandbox.stripe_api")
     assert allowed("domain", "eventsourcing.domain")
+
+
+def test_the_app_and_its_composition_load_no_sandbox_module():
+    # Only `payments sandbox`/`dev` may load the sandboxes, lazily: the service never does.
+    probe = (
+        "import sys, interfaces.app, interfaces.composition\n"
+        "print('\\n'.join(m for m in sys.modules if m.split('.')[0].startswith('sandbox')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
