@@ -10,8 +10,10 @@ import pytest
 from application.errors import OrderNotFound, OrderServiceUnavailable, ServiceRejected
 from domain.money import Money
 from infrastructure.order_directory import HttpOrderDirectory
-from tests.fixtures.shop import CABLE, HEADPHONES, RunningShop, free_port
+from tests.fixtures.shop import CABLE, HEADPHONES, RunningShop
 from tests.infrastructure.shop_running import running_shop
+
+NOTHING_LISTENS = "http://127.0.0.1:9"  # the discard port: never a server of ours
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +21,19 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
     yield from running_shop(tmp_path_factory)
 
 
+@pytest.fixture(autouse=True)
+def no_faults_left_over(shop: RunningShop) -> Iterator[None]:
+    """The shop is shared by the module: no test starts or ends with a fault armed."""
+    shop.clear_faults()
+    yield
+    shop.clear_faults()
+
+
 @pytest.fixture
 async def orders(shop: RunningShop) -> AsyncIterator[HttpOrderDirectory]:
-    shop.clear_faults()
     directory = HttpOrderDirectory(shop.url, internal_token=shop.internal_token)
     yield directory
     await directory.aclose()
-    shop.clear_faults()
 
 
 def usd_order(shop: RunningShop, **fields: Any) -> dict[str, Any]:
@@ -108,7 +116,7 @@ async def test_a_slow_order_service_is_unavailable_not_a_hang(shop: RunningShop)
 
 
 async def test_an_order_service_that_is_not_running_is_unavailable() -> None:
-    nobody = HttpOrderDirectory(f"http://127.0.0.1:{free_port()}", timeout_seconds=1.0)
+    nobody = HttpOrderDirectory(NOTHING_LISTENS, timeout_seconds=1.0)
 
     with pytest.raises(OrderServiceUnavailable):
         await nobody.get("64f000000000000000000001")
