@@ -8,6 +8,28 @@ import pytest
 
 from infrastructure.periodic_task import PeriodicTask
 
+INTERVAL = 0.01
+
+
+async def intervals_pass(count: int) -> None:
+    """Returns once a witness task on the same interval has run `count` times: by then any
+    task that was still scheduled would have run too (no fixed sleep to guess long enough)."""
+    runs = 0
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        nonlocal runs
+        runs += 1
+        if runs >= count:
+            done.set()
+
+    witness = PeriodicTask("witness", INTERVAL, tick)
+    await witness.start()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=20)
+    finally:
+        await witness.stop()
+
 
 async def test_a_failing_run_does_not_end_the_schedule() -> None:
     runs: list[int] = []
@@ -20,12 +42,12 @@ async def test_a_failing_run_does_not_end_the_schedule() -> None:
         if len(runs) == 1:
             raise RuntimeError("stripe unreachable")
 
-    task = PeriodicTask("sweep", 0.01, sweep)
+    task = PeriodicTask("sweep", INTERVAL, sweep)
     await task.start()
     await asyncio.wait_for(third_run.wait(), timeout=20)
     await task.stop()
     after_stop = len(runs)
-    await asyncio.sleep(0.05)
+    await intervals_pass(5)
 
     assert len(runs) == after_stop
 
@@ -47,10 +69,10 @@ async def test_a_guarded_task_runs_only_while_its_guard_allows() -> None:
         runs.append(len(runs))
         ran.set()
 
-    task = PeriodicTask("sweep", 0.01, sweep, only_when=lambda: leading)
+    task = PeriodicTask("sweep", INTERVAL, sweep, only_when=lambda: leading)
     await task.start()
     try:
-        await asyncio.sleep(0.1)
+        await intervals_pass(5)
         assert runs == []
 
         leading = True

@@ -68,7 +68,9 @@ async def test_an_injected_500_is_replayed_for_its_key_but_a_new_key_works(
 
 
 async def test_a_key_still_in_flight_gets_409(stripe_sandbox: RunningStripeSandbox) -> None:
-    stripe_sandbox.arm_fault("checkout.sessions.create", status=None, delay_seconds=1.0)
+    # The first request holds its key for 5 s: wide enough that the second always lands
+    # while it is in flight, however slowly the two are sent.
+    stripe_sandbox.arm_fault("checkout.sessions.create", status=None, delay_seconds=5.0)
     headers = {"Authorization": f"Bearer {stripe_sandbox.api_key}", "Idempotency-Key": "slow"}
     body = {"mode": "payment", "success_url": "https://shop.example/ok",
             "line_items[0][price_data][currency]": "usd",
@@ -76,7 +78,9 @@ async def test_a_key_still_in_flight_gets_409(stripe_sandbox: RunningStripeSandb
             "line_items[0][price_data][product_data][name]": "Pen",
             "line_items[0][quantity]": "1"}
 
-    async with httpx.AsyncClient(base_url=stripe_sandbox.url, headers=headers) as http:
+    async with httpx.AsyncClient(
+        base_url=stripe_sandbox.url, headers=headers, timeout=30.0
+    ) as http:
         both = await asyncio.gather(*(http.post("/v1/checkout/sessions", data=body)
                                       for _ in range(2)))
         replay = await http.post("/v1/checkout/sessions", data=body)
