@@ -104,9 +104,10 @@ def test_expiry_stays_inside_stripes_window_from_any_moment(minutes: int, into_b
     attempt = session_attempt(request(), FRONTEND, minutes, now)
 
     lifetime = attempt.expires_at - int(now.timestamp())
+    # Stripe takes 30 min to 24 h after it creates the session; a minute either side
+    # leaves room for the request to get there.
     assert 30 * 60 + 60 <= lifetime <= 24 * 3600 - 60
     assert attempt.params["expires_at"] == attempt.expires_at
-    assert lifetime >= min(minutes * 60, 24 * 3600 - 360)
 
 
 def test_a_very_long_order_id_still_gives_a_key_stripe_accepts() -> None:
