@@ -93,11 +93,22 @@ class _Reader:
             )
         return value
 
+    def secret_list(self, name: str) -> str:
+        """Comma-separated secrets (several while one is rotated), each non-blank."""
+        secrets = [secret.strip() for secret in self.required(name).split(",")]
+        if not all(secrets):
+            raise SettingsError(
+                f"{name} must list one or more secrets separated by commas, none of them empty"
+            )
+        return ",".join(secrets)
+
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.optional(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # isdigit() alone takes a superscript 2 (int() then fails) and full-width or
+        # Arabic-Indic digits (int() reads them): only ASCII digits are a number here.
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
         return int(raw)
 
@@ -108,27 +119,50 @@ class _Reader:
                 return candidate
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
 
-    def url(self, name: str, default: str, schemes: tuple[str, ...] = HTTP) -> str:
-        return self.optional_url(name, schemes) or default
+    def url(
+        self, name: str, default: str, schemes: tuple[str, ...] = HTTP, needs_host: bool = True
+    ) -> str:
+        return self.optional_url(name, schemes, needs_host) or default
 
-    def optional_url(self, name: str, schemes: tuple[str, ...] = HTTP) -> str | None:
+    def optional_url(
+        self, name: str, schemes: tuple[str, ...] = HTTP, needs_host: bool = True
+    ) -> str | None:
         raw = self.optional(name)
         if raw is None:
             return None
-        parts = urlsplit(raw)
-        if parts.scheme not in schemes or not (parts.netloc or parts.path.strip("/")):
+        if not _usable_url(raw, schemes, needs_host):
             # The value is not echoed: a URL may carry a password.
-            raise SettingsError(f"{name} must be a {' or '.join(schemes)} URL")
+            with_host = " with a host name" if needs_host else ""
+            raise SettingsError(f"{name} must be a {' or '.join(schemes)} URL{with_host}")
         return raw
+
+
+def _usable_url(raw: str, schemes: tuple[str, ...], needs_host: bool) -> bool:
+    try:
+        parts = urlsplit(raw)
+        # A port must be a number from 1 to 65535 (`.port` raises otherwise). MongoDB URIs
+        # may list several host:port pairs, which `.port` cannot read, so they are left be.
+        if parts.scheme in HTTP and parts.port == 0:
+            return False
+    except ValueError:
+        return False
+    if parts.scheme not in schemes:
+        return False
+    if needs_host:
+        return bool(parts.hostname)
+    return bool(parts.netloc or parts.path.strip("/"))
 
 
 def _parse(read: _Reader) -> Settings:
     policies = tuple(policy.value for policy in FailedPaymentPolicy)
     return Settings(
         jwt_secret=read.key("JWT_SECRET", MIN_JWT_SECRET_BYTES),
-        stripe_webhook_secret=read.required("STRIPE_WEBHOOK_SECRET"),
+        stripe_webhook_secret=read.secret_list("STRIPE_WEBHOOK_SECRET"),
         port=read.integer("PORT", 8000, 1, 65535),
-        event_store_url=read.url("EVENT_STORE_URL", "sqlite:///var/payments.db", STORES),
+        # A SQLite URL has no host; PostgreSQL's is checked with the rest by event_store_env.
+        event_store_url=read.url(
+            "EVENT_STORE_URL", "sqlite:///var/payments.db", STORES, needs_host=False
+        ),
         mongodb_uri=read.optional_url("MONGODB_URI", ("mongodb", "mongodb+srv")),
         stripe_secret_key=read.optional("STRIPE_SECRET_KEY"),
         stripe_api_base=read.optional_url("STRIPE_API_BASE"),

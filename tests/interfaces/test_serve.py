@@ -179,6 +179,18 @@ def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
             },
             "sslmode",
         ),
+        *[
+            ({"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "w", name: value}, name)
+            for name, value in [
+                ("PORT", "\u00b2"),  # isdigit() is true, int() fails
+                ("PORT", "\uff18\uff10\uff18\uff10"),  # full-width 8080
+                ("CHECKOUT_EXPIRES_MINUTES", "\u0663\u0660"),  # Arabic-Indic 30
+                ("STRIPE_WEBHOOK_SECRET", " , "),
+                ("ORDER_SERVICE_URL", "http://:80"),
+                ("FRONTEND_URL", "https://shop.example:99999"),
+                ("MONGODB_URI", "mongodb://:27017/paymentdb"),
+            ]
+        ],
     ],
 )
 def test_a_bad_setting_stops_start_up_with_one_line_naming_it(

@@ -60,6 +60,20 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
         ("MONGODB_URI", "http://mongo"),
         ("STRIPE_API_BASE", "localhost:12111"),
         ("ORDER_SERVICE_URL", "ftp://orders"),
+        ("PORT", "\u00b2"),  # superscript two: isdigit() is true, int() fails
+        ("PORT", "\uff18\uff10\uff18\uff10"),  # full-width 8080: int() would read it
+        ("CHECKOUT_EXPIRES_MINUTES", "\u0663\u0660"),  # Arabic-Indic 30
+        ("RECONCILE_INTERVAL_SECONDS", "\u00b9"),
+        ("STRIPE_WEBHOOK_SECRET", " , "),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_a,,whsec_b"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_a,"),
+        ("ORDER_SERVICE_URL", "http://:80"),
+        ("INVENTORY_SERVICE_URL", "http:///inventory"),
+        ("FRONTEND_URL", "https://shop.example:99999"),
+        ("FRONTEND_URL", "https://shop.example:0"),
+        ("STRIPE_API_BASE", "http://[::1"),
+        ("MONGODB_URI", "mongodb://user:pw@/paymentdb"),
+        ("EVENT_STORE_URL", "postgresql://[db/payments"),
     ],
 )
 def test_malformed_setting_is_one_line_naming_it(name: str, value: str) -> None:
@@ -81,6 +95,27 @@ def test_a_jwt_secret_of_32_bytes_is_enough() -> None:
     for secret in ("x" * 32, "é" * 16):
         settings = Settings.from_environment({**SECRETS, "JWT_SECRET": secret}, env_file=None)
         assert settings.jwt_secret == secret
+
+
+def test_webhook_secrets_are_listed_trimmed() -> None:
+    settings = Settings.from_environment(
+        {**SECRETS, "STRIPE_WEBHOOK_SECRET": " whsec_new , whsec_old "}, env_file=None
+    )
+    assert settings.stripe_webhook_secret == "whsec_new,whsec_old"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MONGODB_URI", "mongodb://db1:27017,db2:27017/paymentdb?replicaSet=rs0"),
+        ("MONGODB_URI", "mongodb+srv://cluster0.example.net/paymentdb"),
+        ("ORDER_SERVICE_URL", "http://[::1]:3000"),
+        ("EVENT_STORE_URL", "sqlite:////var/lib/payments.db"),
+    ],
+)
+def test_well_formed_urls_are_kept_as_given(name: str, value: str) -> None:
+    settings = Settings.from_environment({**SECRETS, name: value}, env_file=None)
+    assert value in repr(settings)
 
 
 def test_repr_masks_secrets() -> None:
