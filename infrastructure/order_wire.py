@@ -73,7 +73,8 @@ def order_snapshot(body: bytes, order_id: str) -> OrderSnapshot:
     order = _decode(body, OrderEnvelope).order
     if order.id != order_id:
         raise GarbledReply(f"asked for order {order_id}, got {order.id}")
-    currency = order.currency or DEFAULT_CURRENCY
+    # Only a missing currency means the default; an empty one is a garbled answer.
+    currency = DEFAULT_CURRENCY if order.currency is None else order.currency
     amounts = [order.total_amount, *(item.price for item in order.items)]
     # msgspec cannot bound a Decimal, and a string may decode to NaN or Infinity.
     if not all(amount.is_finite() and amount >= 0 for amount in amounts):

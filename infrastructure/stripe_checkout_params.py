@@ -19,6 +19,8 @@ from urllib.parse import quote
 import msgspec
 
 from application.ports import CheckoutRequest
+from domain.errors import InvalidOrder
+from domain.money import Money
 
 BUCKET_SECONDS = 300
 # Room for clock skew between us and Stripe, which checks expires_at against its own clock.
@@ -26,6 +28,13 @@ SKEW_SECONDS = 60
 STRIPE_MAX_EXPIRY_SECONDS = 24 * 60 * 60
 # Stripe keys are at most 255 characters; this leaves room for ":<digest>:<bucket>".
 MAX_BASE_LENGTH = 200
+# Currencies Stripe charges only in whole steps of their minor unit: the three-decimal
+# ones to the ten (5.124 KWD must be 5.120), and ISK, which Stripe takes as two-decimal
+# for backwards compatibility, in whole krónur (5 ISK is 500).
+STRIPE_AMOUNT_STEPS: dict[str, int] = {
+    **dict.fromkeys(("bhd", "jod", "kwd", "omr", "tnd"), 10),
+    "isk": 100,
+}
 
 
 class SessionAttempt(msgspec.Struct, frozen=True):
@@ -37,9 +46,12 @@ class SessionAttempt(msgspec.Struct, frozen=True):
 
 
 def session_params(request: CheckoutRequest, frontend_url: str) -> dict[str, Any]:
-    """Everything but `expires_at`; raises `InvalidOrder` unless lines add up to the total."""
+    """Everything but `expires_at`; raises `InvalidOrder` unless lines add up to the total
+    and every amount is one Stripe can charge."""
     order = request.order
     lines = order.chargeable_lines()
+    for line in lines:
+        _check_stripe_step(order.order_id, line.product_id, line.unit_price)
     page = f"{frontend_url.rstrip('/')}/orders/{quote(order.order_id, safe='')}"
     params: dict[str, Any] = {
         "mode": "payment",
@@ -64,6 +76,16 @@ def session_params(request: CheckoutRequest, frontend_url: str) -> dict[str, Any
     if request.customer_email:
         params["customer_email"] = request.customer_email
     return params
+
+
+def _check_stripe_step(order_id: str, product_id: str, price: Money) -> None:
+    """Refuses, before Stripe does, an amount Stripe cannot charge in this currency."""
+    step = STRIPE_AMOUNT_STEPS.get(price.currency, 1)
+    if price.minor % step:
+        raise InvalidOrder(
+            f"order {order_id}: Stripe charges {price.currency.upper()} only in multiples of "
+            f"{step} minor units, but {product_id} costs {price}"
+        )
 
 
 def session_attempt(

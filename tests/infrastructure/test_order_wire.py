@@ -30,6 +30,13 @@ def test_currency_defaults_to_usd_and_string_prices_are_exact() -> None:
     assert order.total == Money(2500, "usd")
 
 
+def test_an_explicit_null_currency_is_missing_so_usd() -> None:
+    reply = json.loads(body())
+    reply["order"]["currency"] = None
+
+    assert order_snapshot(json.dumps(reply).encode(), "ord_1").total == Money(2500, "usd")
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -41,6 +48,8 @@ def test_currency_defaults_to_usd_and_string_prices_are_exact() -> None:
         {"items": [{"productId": "", "name": "Lamp", "quantity": 2, "price": 12.5}]},
         {"items": [{"productId": "p1", "name": "Lamp", "quantity": 2.5, "price": 12.5}]},
         {"currency": "dollars"},
+        {"currency": ""},  # not "missing": an empty currency is not a default to fill in
+        {"currency": "  "},
         {"userId": None},
         {"_id": "ord_2"},
     ],

@@ -74,6 +74,34 @@ def test_zero_decimal_currencies_are_sent_as_is() -> None:
     assert params["line_items"][0]["price_data"]["unit_amount"] == 1500
 
 
+def single_line_order(price: str, currency: str, quantity: int = 2) -> OrderSnapshot:
+    unit = Money.from_major(price, currency)
+    lines = (OrderLine("p", "Dates", quantity, unit),)
+    return OrderSnapshot(f"ord_{currency}", "user_1", "PENDING", lines, unit.times(quantity))
+
+
+@pytest.mark.parametrize("currency", ["kwd", "bhd", "jod", "omr", "tnd"])
+def test_a_three_decimal_amount_stripe_would_refuse_is_refused_first(currency: str) -> None:
+    with pytest.raises(InvalidOrder) as refused:
+        session_attempt(request(single_line_order("5.124", currency)), FRONTEND, 30, BUCKET_START)
+    assert "multiples of 10" in str(refused.value) and currency.upper() in str(refused.value)
+
+
+def test_a_three_decimal_amount_ending_in_zero_is_sent_in_thousandths() -> None:
+    order = single_line_order("5.120", "kwd")
+
+    params = session_attempt(request(order), FRONTEND, 30, BUCKET_START).params
+
+    assert params["line_items"][0]["price_data"]["unit_amount"] == 5120
+
+
+def test_icelandic_kronur_are_charged_whole() -> None:
+    whole = session_attempt(request(single_line_order("5", "isk")), FRONTEND, 30, BUCKET_START)
+    assert whole.params["line_items"][0]["price_data"]["unit_amount"] == 500
+    with pytest.raises(InvalidOrder):
+        session_attempt(request(single_line_order("5.50", "isk")), FRONTEND, 30, BUCKET_START)
+
+
 def test_retries_within_five_minutes_send_the_same_request_under_the_same_key() -> None:
     first = session_attempt(request(), FRONTEND, 30, BUCKET_START + timedelta(seconds=5))
     again = session_attempt(request(), FRONTEND, 30, BUCKET_START + timedelta(seconds=290))
