@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import msgspec
 
 from domain.lifecycle import FailedPaymentPolicy
+from infrastructure.stripe_checkout_params import MAX_EXPIRES_MINUTES, MIN_EXPIRES_MINUTES
 
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
 MIN_JWT_SECRET_BYTES = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-MIN_EXPIRES_MINUTES, MAX_EXPIRES_MINUTES = 30, 1440  # Stripe's allowed range for expires_at
 
 
 HTTP = ("http", "https")

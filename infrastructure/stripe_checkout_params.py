@@ -26,6 +26,9 @@ BUCKET_SECONDS = 300
 # Room for clock skew between us and Stripe, which checks expires_at against its own clock.
 SKEW_SECONDS = 60
 STRIPE_MAX_EXPIRY_SECONDS = 24 * 60 * 60
+# CHECKOUT_EXPIRES_MINUTES: Stripe takes an expires_at 30 min to 24 h away. The one
+# definition, read by the settings and the gateway alike.
+MIN_EXPIRES_MINUTES, MAX_EXPIRES_MINUTES = 30, 24 * 60
 # Stripe keys are at most 255 characters; this leaves room for ":<digest>:<bucket>".
 MAX_BASE_LENGTH = 200
 # Currencies Stripe charges only in whole steps of their minor unit: the three-decimal

@@ -21,12 +21,14 @@ from application.stripe_events import (
     decode_stripe_event,
 )
 from domain.money import Money
-from infrastructure.stripe_checkout_params import session_attempt
+from infrastructure.stripe_checkout_params import (
+    MAX_EXPIRES_MINUTES,
+    MIN_EXPIRES_MINUTES,
+    session_attempt,
+)
 
 log = logging.getLogger(__name__)
 
-MIN_EXPIRES_MINUTES = 30
-MAX_EXPIRES_MINUTES = 1440
 EVENTS_PAGE_SIZE = 100
 REFUNDS_PAGE_SIZE = 100
 # Refunds that hold (or will hold) the money: a failed or canceled one gave nothing back.

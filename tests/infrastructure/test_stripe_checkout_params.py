@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +12,12 @@ from application.ports import CheckoutRequest
 from domain.errors import InvalidOrder
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
-from infrastructure.stripe_checkout_params import session_attempt
+from infrastructure.settings import Settings, SettingsError
+from infrastructure.stripe_checkout_params import (
+    MAX_EXPIRES_MINUTES,
+    MIN_EXPIRES_MINUTES,
+    session_attempt,
+)
 from tests.fakes import an_order
 
 FRONTEND = "https://shop.example/"
@@ -144,3 +151,44 @@ def test_a_very_long_order_id_still_gives_a_key_stripe_accepts() -> None:
     attempt = session_attempt(request(order), FRONTEND, 30, BUCKET_START)
 
     assert len(attempt.idempotency_key) <= 255
+
+
+def module_level_names(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def test_the_expiry_range_is_defined_once_for_settings_and_gateway() -> None:
+    infrastructure = Path(__file__).resolve().parents[2] / "infrastructure"
+    defining = sorted(
+        str(path.relative_to(infrastructure))
+        for path in infrastructure.rglob("*.py")
+        if {"MIN_EXPIRES_MINUTES", "MAX_EXPIRES_MINUTES"} & module_level_names(path.read_text())
+    )
+    assert defining == ["stripe_checkout_params.py"]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "accepted"),
+    [
+        (MIN_EXPIRES_MINUTES - 1, False),
+        (MIN_EXPIRES_MINUTES, True),
+        (MAX_EXPIRES_MINUTES, True),
+        (MAX_EXPIRES_MINUTES + 1, False),
+    ],
+)
+def test_settings_accept_exactly_stripes_expiry_range(minutes: int, accepted: bool) -> None:
+    environ = {"JWT_SECRET": "j" * 32, "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    environ["CHECKOUT_EXPIRES_MINUTES"] = str(minutes)
+    try:
+        Settings.from_environment(environ, env_file=None)
+    except SettingsError:
+        assert not accepted
+    else:
+        assert accepted
