@@ -49,7 +49,12 @@ class Service:
         self.ledger.record(payment)
 
     def stripe_says(self, event_type: str, order_id: str) -> None:
-        payload = checkout_event(event_type, order_id, f"cs_{order_id}")
+        payment = self.ledger.find(order_id)
+        assert payment is not None
+        payload = checkout_event(
+            event_type, order_id, f"cs_{order_id}",
+            amount_total=payment.amount.minor, currency=payment.amount.currency,
+        )  # fmt: skip  # Stripe charges the order's own total
         ApplyStripeEvent(self.ledger, FailedPaymentPolicy.CANCEL).apply(
             decode_stripe_event(encode(payload))
         )
