@@ -127,7 +127,8 @@ class PaymentProcessor:
         position = await asyncio.to_thread(self.position)
         # What earlier leaders (or this process before a restart) parked is tried first.
         self.parked = await asyncio.to_thread(self._parked_store.all)
-        parked_retry_at = time.monotonic()
+        # Those are tried at once; a payment parked from now on waits a full interval.
+        parked_retry_at = time.monotonic() + (0 if self.parked else self._parked_interval())
         while not stop.is_set():
             if not await self._still_leading():
                 return
@@ -135,7 +136,7 @@ class PaymentProcessor:
                 # On a timer, not only when the log is idle: a busy log must not starve them.
                 if not await self._retry_parked(stop):
                     return
-                parked_retry_at = time.monotonic() + self._settings.parked_retry_interval
+                parked_retry_at = time.monotonic() + self._parked_interval()
             self._wake.clear()
             notifications = await asyncio.to_thread(self._read_after, position)
             if notifications:
@@ -144,6 +145,9 @@ class PaymentProcessor:
                 position = notifications[-1].id
             else:
                 await _pause(stop, self._settings.poll_interval, self._wake)
+
+    def _parked_interval(self) -> float:
+        return self._settings.parked_retry_interval
 
     async def _still_leading(self) -> bool:
         if await asyncio.to_thread(self._leadership.still_held):
