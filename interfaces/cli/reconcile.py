@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,26 +31,20 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
-    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
-
-    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
-    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
+    from interfaces.cli.startup import (  # noqa: PLC0415
+        SETTINGS_INVALID,
+        StartupFailed,
+        load_settings,
+        opening_store,
+    )
     from interfaces.composition import build_services  # noqa: PLC0415
 
     try:
-        settings = Settings.from_environment(env_file=args.env_file)
-    except SettingsError as error:
-        print(f"payments reconcile: {error}", file=sys.stderr)
-        return 2
-    try:
-        services = build_services(settings)
-    except EventStoreUrlError as error:  # its message masks the password
-        print(f"payments reconcile: {error}", file=sys.stderr)
-        return 2
-    except PersistenceError as error:
-        line = store_error_line(error, settings.event_store_url)
-        print(f"payments reconcile: cannot open the event store: {line}", file=sys.stderr)
-        return 2
+        settings = load_settings("reconcile", args.env_file)
+        with opening_store("reconcile", settings, unavailable_code=SETTINGS_INVALID):
+            services = build_services(settings)
+    except StartupFailed as failure:
+        return failure.report()
     reconcile = services.reconcile
 
     async def once() -> ReconcileSummary:

@@ -7,7 +7,6 @@ printed as one line on stderr and the command exits with status 2.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
 
 SERVERS = ("granian", "uvicorn")
 DEFAULT_SERVER = "uvicorn"  # ADR 0005
-SETTINGS_INVALID = 2
-STORE_UNAVAILABLE = 1
 
 
 def register(subparsers: Any) -> None:
@@ -34,31 +31,19 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` loads neither Litestar nor the adapters.
-    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
-
-    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
-    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
+    from interfaces.cli.startup import StartupFailed, load_settings, opening_store  # noqa: PLC0415
 
     try:
-        settings = Settings.from_environment(env_file=args.env_file)
-    except SettingsError as error:
-        print(f"payments serve: {error}", file=sys.stderr)
-        return SETTINGS_INVALID
-    try:
+        settings = load_settings("serve", args.env_file)
         configure_logging(settings.log_level)
-        if args.server == "granian":
-            _serve_with_granian(settings, args.host, args.env_file)
-        else:
-            _serve_with_uvicorn(app_for(settings), settings, args.host)
-    except EventStoreUrlError as error:  # its message masks the password
-        print(f"payments serve: {error}", file=sys.stderr)
-        return SETTINGS_INVALID
-    except PersistenceError as error:
-        # The URL is not echoed, and the driver's words lose any password they quote.
-        line = store_error_line(error, settings.event_store_url)
-        print(f"payments serve: cannot open the event store: {line}", file=sys.stderr)
-        return STORE_UNAVAILABLE
+        with opening_store("serve", settings):
+            if args.server == "granian":
+                _serve_with_granian(settings, args.host, args.env_file)
+            else:
+                _serve_with_uvicorn(app_for(settings), settings, args.host)
+    except StartupFailed as failure:
+        return failure.report()
     return 0
 
 

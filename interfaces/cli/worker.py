@@ -9,16 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from interfaces.composition import BackgroundWorker, Services
-
-SETTINGS_INVALID = 2
-STORE_UNAVAILABLE = 1
 
 
 def register(subparsers: Any) -> None:
@@ -33,28 +29,17 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
-    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
-
-    from infrastructure.event_store import EventStoreUrlError, store_error_line  # noqa: PLC0415
-    from infrastructure.settings import Settings, SettingsError  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
+    from interfaces.cli.startup import StartupFailed, load_settings, opening_store  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
 
     try:
-        settings = Settings.from_environment(env_file=args.env_file)
-    except SettingsError as error:
-        print(f"payments worker: {error}", file=sys.stderr)
-        return SETTINGS_INVALID
-    try:
+        settings = load_settings("worker", args.env_file)
         configure_logging(settings.log_level)
-        services = build_services(settings)
-    except EventStoreUrlError as error:  # its message masks the password
-        print(f"payments worker: {error}", file=sys.stderr)
-        return SETTINGS_INVALID
-    except PersistenceError as error:
-        line = store_error_line(error, settings.event_store_url)
-        print(f"payments worker: cannot open the event store: {line}", file=sys.stderr)
-        return STORE_UNAVAILABLE
+        with opening_store("worker", settings):
+            services = build_services(settings)
+    except StartupFailed as failure:
+        return failure.report()
     # `build_services` carries the processor and the reconciliation sweep (issue 7), as
     # for `payments serve`: the sweep runs in whichever process leads the processor.
     asyncio.run(run_until_signalled(services.workers, services))
