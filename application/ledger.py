@@ -25,8 +25,15 @@ class PaymentLedger(Application[UUID]):
     name = "Payments"
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env)
         self._listeners: list[SaveListener] = []
+        try:
+            super().__init__(env)
+        except Exception:
+            # A store that failed to open must not keep its connection pool open.
+            factory = getattr(self, "factory", None)
+            if factory is not None:
+                factory.close()
+            raise
 
     def add_listener(self, listener: SaveListener) -> None:
         if listener not in self._listeners:

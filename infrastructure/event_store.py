@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from application.ledger import PaymentLedger
 
@@ -20,6 +26,7 @@ MASK = "***"
 # processor lock's alike (infrastructure/processor_leadership.py).
 POSTGRES_TLS_HINT = "; for TLS set libpq's PGSSLMODE, PGSSLROOTCERT… in the environment"
 T = TypeVar("T")
+DEADLOCK_DETECTED = "40P01"
 
 
 class EventStoreUrlError(ValueError):
@@ -160,20 +167,28 @@ def open_ledger(url: str) -> PaymentLedger:
     return survive_concurrent_schema_creation(lambda: PaymentLedger(event_store_env(url)))
 
 
-def survive_concurrent_schema_creation(create: Callable[[], T], attempts: int = 5) -> T:
+def survive_concurrent_schema_creation(create: Callable[[], T], attempts: int = 8) -> T:
     """Runs `create`, retrying when another process created the same tables at that moment.
 
     Replicas starting together on a fresh PostgreSQL database all run
     `CREATE TABLE IF NOT EXISTS`; PostgreSQL lets one win and fails the others
-    with a unique violation on its catalogue (or "tuple concurrently updated").
-    Once the winner has committed, the statement is a no-op, so a short retry is
-    all the loser needs.
+    with a unique violation on its catalogue, "tuple concurrently updated", or a
+    deadlock between their DDL. Once the winner has committed, the statement is a
+    no-op, so a short retry is all the loser needs; jitter keeps the losers from
+    colliding again in step.
     """
     for attempt in range(1, attempts + 1):
         try:
             return create()
-        except (IntegrityError, InternalError, ProgrammingError):
-            if attempt == attempts:
+        except (IntegrityError, InternalError, ProgrammingError, OperationalError) as error:
+            if attempt == attempts or not _is_schema_race(error):
                 raise
-            time.sleep(0.2 * attempt)
+            time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 - jitter, not secrets
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_schema_race(error: Exception) -> bool:
+    """Any catalogue conflict is a race; of operational errors only a deadlock (40P01) is."""
+    if not isinstance(error, OperationalError):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED

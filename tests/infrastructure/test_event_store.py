@@ -7,7 +7,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
@@ -156,3 +158,24 @@ def test_replicas_starting_together_on_a_fresh_postgres_database_all_open_it():
         ledger.close()
     finally:
         drop_postgres_schema(url)
+
+
+def connections_to_test_database() -> int:
+    with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres") as conn:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'test'"
+        row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(row[0]) - 1  # this very connection
+
+
+@pytest.mark.postgres
+def test_a_store_that_fails_to_open_keeps_no_connection_open():
+    before = connections_to_test_database()
+    missing_schema = "postgresql://postgres@127.0.0.1:5432/test?schema=no_such_schema_here"
+    # Kept, as a caller that logs or collects errors keeps their tracebacks alive.
+    failures = []
+    for _ in range(3):
+        with pytest.raises(PersistenceError) as failure:
+            PaymentLedger(event_store_env(missing_schema))
+        failures.append(failure)
+    assert connections_to_test_database() <= before
