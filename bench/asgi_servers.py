@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from application.ledger import PaymentLedger
 from domain.payment import Payment
-from infrastructure.event_store import event_store_env
+from infrastructure.event_store.store import event_store_env
 from tests.fakes import an_order
 from tests.stripe_payloads import checkout_event, encode, sign
 

@@ -30,7 +30,7 @@ from application.identity import Caller
 from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
 from domain.lifecycle import FailedPaymentPolicy
-from infrastructure.event_store import event_store_env
+from infrastructure.event_store.store import event_store_env
 from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, an_order
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 from tests.stripe_payloads import checkout_event, encode

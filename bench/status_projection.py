@@ -19,10 +19,10 @@ from pymongo import MongoClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from application.ledger import PaymentLedger
-from infrastructure.event_store import event_store_env
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_rebuild import rebuild
+from infrastructure.event_store.store import event_store_env
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import rebuild
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 from tests.fixtures.mongo import start_secantus, stop_secantus
 from tests.infrastructure.payment_story import PaymentStory

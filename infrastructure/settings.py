@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from domain.lifecycle import FailedPaymentPolicy
-from infrastructure.stripe_checkout_params import MAX_EXPIRES_MINUTES, MIN_EXPIRES_MINUTES
+from infrastructure.stripe.checkout_params import MAX_EXPIRES_MINUTES, MIN_EXPIRES_MINUTES
 
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
 MIN_JWT_SECRET_BYTES = 32

@@ -18,18 +18,18 @@ from application.reconcile import Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
-from infrastructure.event_store import open_ledger
-from infrastructure.event_store_status_view import EventStoreStatusView
-from infrastructure.inventory_ledger import HttpInventoryLedger
-from infrastructure.mongo_status_view import MongoPaymentStatusView
-from infrastructure.order_directory import HttpOrderDirectory
-from infrastructure.periodic_task import PeriodicTask
-from infrastructure.processor_runner import processor_for
+from infrastructure.effects.periodic_task import PeriodicTask
+from infrastructure.effects.processor_runner import processor_for
+from infrastructure.event_store.status_view import EventStoreStatusView
+from infrastructure.event_store.store import open_ledger
+from infrastructure.mongo.projection_worker import StatusProjectionWorker
+from infrastructure.mongo.status_view import MongoPaymentStatusView
+from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from infrastructure.settings import Settings
-from infrastructure.status_projection_worker import StatusProjectionWorker
-from infrastructure.stripe_gateway import StripeCheckoutGateway
-from infrastructure.unconfigured_checkout import UnconfiguredCheckoutGateway
+from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
+from infrastructure.stripe.unconfigured_checkout import UnconfiguredCheckoutGateway
 from interfaces.webhook_signature import WebhookSignature
 
 Closer = Callable[[], Awaitable[None]]

@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from application.ledger import PaymentLedger
-from infrastructure import event_store
-from infrastructure.event_store import DEFAULT_EVENT_STORE_URL, redacted, store_error_line
+from infrastructure.event_store import store as event_store
+from infrastructure.event_store.store import DEFAULT_EVENT_STORE_URL, redacted, store_error_line
 
 
 class StoreUnavailable(Exception):

@@ -21,16 +21,16 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from infrastructure.event_store import (
+from infrastructure.event_store.store import (
     DEFAULT_EVENT_STORE_URL,
     EventStoreUrlError,
     open_ledger,
     store_error_line,
 )
-from infrastructure.mongo_payment_document import DEFAULT_DATABASE, PaymentDocument
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_rebuild import ProjectionSummary, rebuild
+from infrastructure.mongo.payment_document import DEFAULT_DATABASE, PaymentDocument
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import ProjectionSummary, rebuild
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 
 DEFAULT_MONGODB_URI = f"mongodb://localhost:27017/{DEFAULT_DATABASE}"
 SERVER_TIMEOUT_MS = 5000

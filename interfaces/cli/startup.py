@@ -13,7 +13,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import PersistenceError
 
-from infrastructure.event_store import EventStoreUrlError, store_error_line
+from infrastructure.event_store.store import EventStoreUrlError, store_error_line
 from infrastructure.settings import Settings, SettingsError
 
 SETTINGS_INVALID = 2

@@ -19,8 +19,8 @@ from pymongo.database import Database
 from application.ledger import PaymentLedger
 from domain.order import OrderSnapshot
 from domain.payment import Payment, payment_id_for
-from infrastructure.event_store import event_store_env
-from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.event_store.store import event_store_env
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.e2e.payment_processes import WEBHOOK_SECRET, service_env, start_service, wait_for
 from tests.fixtures.shop import CABLE, KEYBOARD, RunningShop
 from tests.stripe_payloads import checkout_event, encode, sign

@@ -17,8 +17,8 @@ from application.stripe_events import decode_stripe_event
 from domain.lifecycle import FailedPaymentPolicy
 from domain.order import OrderSnapshot
 from domain.payment import Payment
-from infrastructure.event_store import event_store_env
-from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.event_store.store import event_store_env
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.e2e.payment_processes import (
     ACTIVE,
     PaymentProcess,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from infrastructure.backoff import Backoff
+from infrastructure.effects.backoff import Backoff
 
 
 def test_delays_double_up_to_the_cap_with_jitter() -> None:

@@ -9,7 +9,7 @@ from domain.audit_chain import digest_of
 from domain.lifecycle import FailureReason
 from domain.money import Money
 from domain.order import OrderLine
-from infrastructure.event_encoding import MsgspecMapper, MsgspecTranscoder
+from infrastructure.event_store.encoding import MsgspecMapper, MsgspecTranscoder
 from tests.domain.conftest import initiated_payment
 
 

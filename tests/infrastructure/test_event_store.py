@@ -14,7 +14,8 @@ from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from application.ledger import PaymentLedger
-from infrastructure.event_store import (
+from infrastructure.effects.processor_leadership import PostgresAdvisoryLeadership
+from infrastructure.event_store.store import (
     EventStoreUrlError,
     event_store_env,
     open_ledger,
@@ -22,7 +23,6 @@ from infrastructure.event_store import (
     store_error_line,
     survive_concurrent_schema_creation,
 )
-from infrastructure.processor_leadership import PostgresAdvisoryLeadership
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from application.errors import InventoryServiceUnavailable, ServiceRejected
-from infrastructure.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
 from tests.fixtures.shop import CABLE, HEADPHONES, KEYBOARD, RunningShop, ShopFactory
 from tests.infrastructure.shop_running import running_shop
 

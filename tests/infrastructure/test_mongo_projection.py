@@ -11,9 +11,9 @@ from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 from domain.lifecycle import FailedPaymentPolicy
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_rebuild import catch_up
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import catch_up
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.infrastructure.payment_story import BUYER_EMAIL, PaymentStory
 
 Document = dict[str, Any]

@@ -10,9 +10,9 @@ from pymongo.database import Database
 
 from application.apply_stripe_event import Outcome
 from application.ledger import PaymentLedger
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_rebuild import catch_up
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import catch_up
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.infrastructure.payment_story import PaymentStory
 
 Document = dict[str, Any]

@@ -11,9 +11,9 @@ import pytest
 from pymongo.database import Database
 
 from application.ledger import PaymentLedger
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_runner import ProjectionRunner
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.infrastructure.payment_story import PaymentStory
 
 Document = dict[str, Any]

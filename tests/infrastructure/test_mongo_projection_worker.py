@@ -10,7 +10,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from application.ledger import PaymentLedger
-from infrastructure.status_projection_worker import StatusProjectionWorker
+from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from tests.fixtures.mongo import free_port, start_secantus, stop_secantus, with_database
 from tests.infrastructure.payment_story import PaymentStory
 

@@ -12,11 +12,11 @@ from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 from domain.lifecycle import FailedPaymentPolicy
-from infrastructure.event_store import event_store_env
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.projection_rebuild import rebuild
-from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.event_store.store import event_store_env
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import rebuild
+from infrastructure.mongo.projection_runner import ProjectionRunner
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.infrastructure.payment_story import PaymentStory
 
 Document = dict[str, Any]

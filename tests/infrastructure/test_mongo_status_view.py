@@ -15,10 +15,10 @@ from application.identity import Caller
 from application.ledger import PaymentLedger
 from application.status import GetPaymentStatus, report_of
 from domain.money import Money
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.mongo_status_view import MongoPaymentStatusView
-from infrastructure.projection_rebuild import catch_up
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_rebuild import catch_up
+from infrastructure.mongo.status_projection import PaymentStatusProjection
+from infrastructure.mongo.status_view import MongoPaymentStatusView
 from tests.infrastructure.payment_story import BUYER_EMAIL, PaymentStory
 
 Document = dict[str, Any]

@@ -9,7 +9,7 @@ import pytest
 
 from application.errors import OrderNotFound, OrderServiceUnavailable, ServiceRejected
 from domain.money import Money
-from infrastructure.order_directory import HttpOrderDirectory
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.fixtures.shop import CABLE, HEADPHONES, RunningShop
 from tests.infrastructure.shop_running import running_shop
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.money import Money
-from infrastructure.order_wire import GarbledReply, check_release_reply, order_snapshot
+from infrastructure.neighbours.order_wire import GarbledReply, check_release_reply, order_snapshot
 
 
 def body(**changes: Any) -> bytes:

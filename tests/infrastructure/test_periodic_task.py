@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from infrastructure.periodic_task import PeriodicTask
+from infrastructure.effects.periodic_task import PeriodicTask
 
 INTERVAL = 0.01
 

@@ -19,16 +19,16 @@ from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
 from domain.lifecycle import FailedPaymentPolicy
 from domain.payment import Payment, payment_id_for
-from infrastructure.backoff import Backoff
-from infrastructure.event_store import event_store_env
-from infrastructure.parked_payments import parked_payments_for
-from infrastructure.processor_leadership import (
+from infrastructure.effects.backoff import Backoff
+from infrastructure.effects.parked_payments import parked_payments_for
+from infrastructure.effects.processor_leadership import (
     FileLockLeadership,
     Leadership,
     PostgresAdvisoryLeadership,
     leadership_for,
 )
-from infrastructure.processor_runner import PaymentProcessor, ProcessorSettings
+from infrastructure.effects.processor_runner import PaymentProcessor, ProcessorSettings
+from infrastructure.event_store.store import event_store_env
 from tests.fakes import FakeCheckoutGateway, FakeInventoryLedger, FakeOrderDirectory, an_order
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 from tests.stripe_payloads import checkout_event, encode

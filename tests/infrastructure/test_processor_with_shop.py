@@ -15,11 +15,11 @@ from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
 from domain.lifecycle import FailedPaymentPolicy
 from domain.payment import Payment, payment_id_for
-from infrastructure.backoff import Backoff
-from infrastructure.inventory_ledger import HttpInventoryLedger
-from infrastructure.order_directory import HttpOrderDirectory
-from infrastructure.processor_leadership import leadership_for
-from infrastructure.processor_runner import PaymentProcessor, ProcessorSettings
+from infrastructure.effects.backoff import Backoff
+from infrastructure.effects.processor_leadership import leadership_for
+from infrastructure.effects.processor_runner import PaymentProcessor, ProcessorSettings
+from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.fakes import FakeCheckoutGateway
 from tests.fixtures.shop import CABLE, KEYBOARD, RunningShop
 from tests.stripe_payloads import checkout_event, encode

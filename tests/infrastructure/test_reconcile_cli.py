@@ -13,7 +13,7 @@ from application.ledger import PaymentLedger
 from application.ports import CheckoutRequest
 from domain.lifecycle import PaymentStatus
 from domain.payment import Payment
-from infrastructure.stripe_gateway import StripeCheckoutGateway
+from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from tests.fakes import FixedClock, an_order
 from tests.fixtures.stripe_sandbox import StripeSandboxFactory
 

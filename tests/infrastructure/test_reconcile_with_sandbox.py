@@ -20,9 +20,9 @@ from application.ledger import PaymentLedger
 from application.reconcile import Reconcile
 from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
 from domain.payment import payment_id_for
-from infrastructure.inventory_ledger import HttpInventoryLedger
-from infrastructure.order_directory import HttpOrderDirectory
-from infrastructure.stripe_gateway import StripeCheckoutGateway
+from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.order_directory import HttpOrderDirectory
+from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from tests.fakes import FixedClock
 from tests.fixtures.shop import CABLE, KEYBOARD, RunningShop
 from tests.fixtures.stripe_sandbox import RunningStripeSandbox, StripeSandboxFactory

@@ -13,7 +13,7 @@ from domain.errors import InvalidOrder
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
 from infrastructure.settings import Settings, SettingsError
-from infrastructure.stripe_checkout_params import (
+from infrastructure.stripe.checkout_params import (
     MAX_EXPIRES_MINUTES,
     MIN_EXPIRES_MINUTES,
     session_attempt,

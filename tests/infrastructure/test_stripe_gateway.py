@@ -17,7 +17,7 @@ from application.ports import CheckoutRequest
 from domain.errors import InvalidOrder
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
-from infrastructure.stripe_gateway import StripeCheckoutGateway
+from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from tests.fakes import FixedClock, an_order
 from tests.fixtures.stripe_sandbox import RunningStripeSandbox, StripeSandboxOptions
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from application.ports import CheckoutRequest
-from infrastructure.stripe_gateway import StripeCheckoutGateway
+from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from infrastructure.structured_logging import (
     QUIET_LIBRARIES,
     configure_logging,

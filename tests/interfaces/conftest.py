@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from application.ledger import PaymentLedger
-from infrastructure.event_store import event_store_env
+from infrastructure.event_store.store import event_store_env
 from interfaces.app import create_app
 from interfaces.composition import Services, wire
 from tests.fakes import (

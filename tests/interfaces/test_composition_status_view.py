@@ -9,9 +9,9 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from pymongo.database import Database
 
-from infrastructure.mongo_status_view import MongoPaymentStatusView
+from infrastructure.mongo.projection_worker import StatusProjectionWorker
+from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.settings import Settings
-from infrastructure.status_projection_worker import StatusProjectionWorker
 from interfaces.app import create_app
 from interfaces.composition import build_services
 from tests.infrastructure.payment_story import PaymentStory

@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from application.ledger import PaymentLedger
-from infrastructure.status_projection_worker import StatusProjectionWorker
+from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from interfaces.app import create_app
 from interfaces.cli.worker import run_until_signalled
 from interfaces.composition import Services, wire

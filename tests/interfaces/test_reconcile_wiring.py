@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.periodic_task import PeriodicTask
-from infrastructure.processor_leadership import FileLockLeadership
-from infrastructure.processor_runner import PaymentProcessor
+from infrastructure.effects.periodic_task import PeriodicTask
+from infrastructure.effects.processor_leadership import FileLockLeadership
+from infrastructure.effects.processor_runner import PaymentProcessor
 from infrastructure.settings import Settings
 from interfaces.cli import worker as worker_command
 from interfaces.composition import RECONCILE_TASK, BackgroundWorker, Services, build_services

@@ -9,8 +9,12 @@ from eventsourcing.persistence import ApplicationRecorder, Subscription, Trackin
 from pymongo.errors import PyMongoError
 
 from application.ledger import PaymentLedger
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.polling_subscription import POLL_INTERVAL, PollingSubscription, subscribe
+from infrastructure.event_store.polling_subscription import (
+    POLL_INTERVAL,
+    PollingSubscription,
+    subscribe,
+)
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 
 log = logging.getLogger(__name__)
 FIRST_RETRY_DELAY = 0.5

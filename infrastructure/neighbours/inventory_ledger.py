@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from application.errors import InventoryServiceUnavailable
-from infrastructure.internal_http import call, internal_client, rejected
-from infrastructure.order_wire import GarbledReply, check_release_reply
+from infrastructure.neighbours.internal_http import call, internal_client, rejected
+from infrastructure.neighbours.order_wire import GarbledReply, check_release_reply
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from eventsourcing.projection import Projection
 from application.ledger import PaymentLedger
 from application.status import report_of
 from domain.payment import Payment
-from infrastructure.mongo_payment_document import PaymentDocument, document_of
-from infrastructure.mongo_payment_view import MongoPaymentView
+from infrastructure.mongo.payment_document import PaymentDocument, document_of
+from infrastructure.mongo.payment_view import MongoPaymentView
 
 log = logging.getLogger(__name__)
 CACHED_PAYMENTS = 1024

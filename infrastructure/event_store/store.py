@@ -19,11 +19,11 @@ from eventsourcing.persistence import (
 from application.ledger import PaymentLedger
 
 DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
-MAPPER_TOPIC = "infrastructure.event_encoding:MsgspecMapper"
-TRANSCODER_TOPIC = "infrastructure.event_encoding:MsgspecTranscoder"
+MAPPER_TOPIC = "infrastructure.event_store.encoding:MsgspecMapper"
+TRANSCODER_TOPIC = "infrastructure.event_store.encoding:MsgspecTranscoder"
 MASK = "***"
 # libpq reads these from the environment for every connection: the store's and the
-# processor lock's alike (infrastructure/processor_leadership.py).
+# processor lock's alike (infrastructure/effects/processor_leadership.py).
 POSTGRES_TLS_HINT = "; for TLS set libpq's PGSSLMODE, PGSSLROOTCERT… in the environment"
 T = TypeVar("T")
 DEADLOCK_DETECTED = "40P01"

@@ -21,7 +21,7 @@ from application.stripe_events import (
     decode_stripe_event,
 )
 from domain.money import Money
-from infrastructure.stripe_checkout_params import (
+from infrastructure.stripe.checkout_params import (
     MAX_EXPIRES_MINUTES,
     MIN_EXPIRES_MINUTES,
     session_attempt,

@@ -7,11 +7,11 @@ import asyncio
 from pymongo import MongoClient
 
 from application.ledger import PaymentLedger
-from infrastructure.mongo_payment_document import DEFAULT_DATABASE, PaymentDocument
-from infrastructure.mongo_payment_view import MongoPaymentView
-from infrastructure.mongo_projection import PaymentStatusProjection
-from infrastructure.polling_subscription import POLL_INTERVAL
-from infrastructure.projection_runner import ProjectionRunner
+from infrastructure.event_store.polling_subscription import POLL_INTERVAL
+from infrastructure.mongo.payment_document import DEFAULT_DATABASE, PaymentDocument
+from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.projection_runner import ProjectionRunner
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 
 SERVER_TIMEOUT_MS = 5000
 

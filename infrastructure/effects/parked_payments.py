@@ -21,7 +21,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
 from application.ledger import PaymentLedger
-from infrastructure.event_store import survive_concurrent_schema_creation
+from infrastructure.event_store.store import survive_concurrent_schema_creation
 
 log = logging.getLogger(__name__)
 TABLE = "payment_processor_parked"

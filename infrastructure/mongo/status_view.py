@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from application.ports import PaymentStatusReport
-from infrastructure.mongo_payment_document import (
+from infrastructure.mongo.payment_document import (
     DEFAULT_DATABASE,
     PAYMENTS,
     PaymentDocument,

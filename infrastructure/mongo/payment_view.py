@@ -15,7 +15,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from infrastructure.mongo_payment_document import (
+from infrastructure.mongo.payment_document import (
     PAYMENTS,
     TRACKING,
     PaymentDocument,

@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 from application.errors import OrderNotFound, OrderServiceUnavailable
 from domain.order import OrderSnapshot
-from infrastructure.internal_http import call, internal_client, rejected
-from infrastructure.order_wire import GarbledReply, check_status_reply, order_snapshot
+from infrastructure.neighbours.internal_http import call, internal_client, rejected
+from infrastructure.neighbours.order_wire import GarbledReply, check_status_reply, order_snapshot
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from application.errors import ServiceRejected
 from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
-from infrastructure.backoff import Backoff
-from infrastructure.event_store import survive_concurrent_schema_creation
-from infrastructure.parked_payments import ParkedPayments, parked_payments_for
-from infrastructure.processor_leadership import Leadership, leadership_for
+from infrastructure.effects.backoff import Backoff
+from infrastructure.effects.parked_payments import ParkedPayments, parked_payments_for
+from infrastructure.effects.processor_leadership import Leadership, leadership_for
+from infrastructure.event_store.store import survive_concurrent_schema_creation
 
 log = logging.getLogger(__name__)
 TRACKING_NAME = "PaymentProcessor"

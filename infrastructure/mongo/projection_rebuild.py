@@ -13,7 +13,7 @@ import msgspec
 from eventsourcing.persistence import Tracking
 
 from application.ledger import PaymentLedger
-from infrastructure.mongo_projection import PaymentStatusProjection
+from infrastructure.mongo.status_projection import PaymentStatusProjection
 
 BATCH_SIZE = 500
 Progress = Callable[[int], None]
