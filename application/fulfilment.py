@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
+from application.errors import ServiceRejected
 from application.ledger import PaymentConflict, PaymentLedger
 from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
 from domain.effects import (
@@ -25,15 +26,49 @@ CONFLICT_RETRIES = 5
 Fact = Callable[[Payment], None]
 """Records on a payment what an effect achieved (`Payment.record_*`, a no-op if already there)."""
 
+EVENTS_THAT_OWE_NOTHING: tuple[type[Payment.Event], ...] = (
+    Payment.Initiated,
+    Payment.AsyncPaymentPending,
+    Payment.AttemptFailed,
+    Payment.OrderConfirmed,
+    Payment.CheckoutClosed,
+    Payment.InventoryReleased,
+    Payment.OrderCancelled,
+    Payment.Refunded,
+)
+"""Events after which a payment owes nothing new: opening it, waiting, and the facts that
+record an effect done (recorded by the worker that performed it, which looks again)."""
+
+
+class EffectsFailed(Exception):
+    """Some of a payment's effects failed; those that succeeded are already recorded."""
+
+    def __init__(self, order_id: str, failures: Sequence[tuple[Effect, Exception]]) -> None:
+        self.order_id = order_id
+        self.failures = list(failures)
+        super().__init__(
+            "; ".join(f"{type(effect).__name__}: {error}" for effect, error in self.failures)
+        )
+
+    @property
+    def refused(self) -> bool:
+        """Every failure is a refusal (4xx) that retrying soon will not change."""
+        return all(isinstance(error, ServiceRejected) for _, error in self.failures)
+
 
 class SettlePayment:
-    """Performs a payment's pending effects one by one, recording each right after its call.
+    """Performs a payment's pending effects, all that may run at once, recording each fact.
+
+    `pending_effects()` lists only effects that may run now and do not depend on each
+    other (stock is released before the order is cancelled: the cancellation is listed
+    once every release is recorded), so they run concurrently: a refund is sent even
+    while a stock release is failing. Rounds repeat until nothing is owed or something
+    failed; then `EffectsFailed` names what failed, with every success already saved.
 
     The calls are made at least once: a crash after a call and before its fact is
     saved repeats the call next time, which the neighbours make harmless (repeatable
     PATCH, idempotency keys). A recorded fact is never performed again, because
-    `pending_effects()` no longer lists it. Errors from a neighbour propagate
-    unchanged, with every fact achieved before them already saved.
+    `pending_effects()` no longer lists it.
     """
 
     def __init__(
@@ -56,17 +91,24 @@ class SettlePayment:
             effects = payment.pending_effects() if payment is not None else []
             if payment is None or not effects:
                 return performed
-            fact = await self._perform(payment, effects[0])
-            await asyncio.to_thread(self._record, payment, fact)
-            performed += 1
-            log.info(
-                "payment effect recorded",
-                extra={
-                    "orderId": payment.order_id,
-                    "sessionId": payment.checkout_session_id,
-                    "effect": type(effects[0]).__name__,
-                },
+            outcomes = await asyncio.gather(
+                *(self._perform(payment, effect) for effect in effects), return_exceptions=True
             )
+            facts: list[Fact] = []
+            failures: list[tuple[Effect, Exception]] = []
+            for effect, outcome in zip(effects, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    failures.append((effect, outcome))
+                elif isinstance(outcome, BaseException):
+                    raise outcome  # cancelled: the process is stopping
+                else:
+                    facts.append(outcome)
+                    _log_done(payment, effect)
+            if facts:
+                await asyncio.to_thread(self._record, payment, facts)
+                performed += len(facts)
+            if failures:
+                raise EffectsFailed(payment.order_id, failures)
 
     async def _perform(self, payment: Payment, effect: Effect) -> Fact:
         match effect:
@@ -89,13 +131,14 @@ class SettlePayment:
                 return lambda p: p.record_refunded(refund_id)
         raise TypeError(f"unknown effect {effect!r} of order {payment.order_id}")
 
-    def _record(self, payment: Payment, fact: Fact) -> None:
-        """Saves the fact; on a concurrent write, reloads and records it on the newer state."""
+    def _record(self, payment: Payment, facts: Sequence[Fact]) -> None:
+        """Saves the facts; on a concurrent write, reloads and records them on the newer state."""
         current: Payment | None = payment
         for _ in range(CONFLICT_RETRIES):
             if current is None:
                 return
-            fact(current)
+            for fact in facts:
+                fact(current)
             if not current.pending_events:
                 return
             try:
@@ -105,3 +148,14 @@ class SettlePayment:
                 continue
             return
         raise PaymentConflict(f"order {payment.order_id}: too many concurrent writers")
+
+
+def _log_done(payment: Payment, effect: Effect) -> None:
+    log.info(
+        "payment effect done",
+        extra={
+            "orderId": payment.order_id,
+            "sessionId": payment.checkout_session_id,
+            "effect": type(effect).__name__,
+        },
+    )

@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_failed_policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL
     log_level: str = "INFO"
     reconcile_interval_seconds: int = 300
+    effect_concurrency: int = 32
+    effect_lease_seconds: int = 60
 
     def __repr__(self) -> str:
         shown = {
@@ -178,6 +180,8 @@ def _parse(read: _Reader) -> Settings:
         ),
         log_level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         reconcile_interval_seconds=read.integer("RECONCILE_INTERVAL_SECONDS", 300, 1, 86400),
+        effect_concurrency=read.integer("EFFECT_CONCURRENCY", 32, 1, 1024),
+        effect_lease_seconds=read.integer("EFFECT_LEASE_SECONDS", 60, 1, 3600),
     )
 
 

@@ -6,6 +6,7 @@ the fakes of tests/fakes.py behind the same ports, so both run the same graph.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,8 +19,10 @@ from application.reconcile import Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
+from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.periodic_task import PeriodicTask
-from infrastructure.effects.processor_runner import processor_for
+from infrastructure.effects.pipeline import effects_pipeline_for
+from infrastructure.effects.reconcile_lock import leadership_for
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
@@ -133,19 +136,30 @@ def build_services(settings: Settings) -> Services:
         services.closers.append(mongo_view.close)
     else:
         services.probes.append(NotConfiguredProbe("MongoDB"))
-    # Order/inventory/refund effects follow the log; one processor leads per store (ADR 0012).
-    processor = processor_for(ledger, orders, inventory, checkout)
-    services.workers.append(processor)
-    # The reconciliation sweep (issue 7) runs where the processor leads: once per store,
-    # whether the deployment is one `payments serve` or API replicas beside `payments worker`.
+    # Order/inventory/refund effects follow the log through a queue of due payments that
+    # every process drains, many at once (ADR 0015).
+    worker_settings = WorkerSettings(
+        concurrency=settings.effect_concurrency, lease_seconds=settings.effect_lease_seconds
+    )
+    services.workers.append(
+        effects_pipeline_for(ledger, orders, inventory, checkout, worker_settings)
+    )
+    # The reconciliation sweep (issue 7) runs in one process per store at a time: the one
+    # that holds its lock, whether that is a `payments serve` or a `payments worker`.
+    lock = leadership_for(ledger.env)
+
+    async def holds_lock() -> bool:
+        return await asyncio.to_thread(lock.try_acquire)
+
     services.workers.append(
         PeriodicTask(
             RECONCILE_TASK,
             settings.reconcile_interval_seconds,
             services.reconcile,
-            only_when=lambda: processor.is_active,
+            only_when=holds_lock,
         )
     )
+    services.closers.append(lambda: asyncio.to_thread(lock.release))
     services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
     return services
 

@@ -16,8 +16,8 @@ class PeriodicTask:
 
     Starts and stops like the app's other background workers, so `payments serve`
     and `payments worker` can both carry it. With `only_when`, a run is skipped while
-    it answers False (e.g. "this process leads the processor"), and it is asked again
-    every few seconds, so a process that just took the lead runs the task soon.
+    it answers False (e.g. "this process holds the reconciliation lock"), and it is
+    asked again every few seconds, so a process that just took the lock runs the task soon.
     """
 
     def __init__(
@@ -26,7 +26,7 @@ class PeriodicTask:
         interval: float,
         action: Callable[[], Awaitable[object]],
         *,
-        only_when: Callable[[], bool] | None = None,
+        only_when: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"periodic task {name} needs a positive interval, got {interval}")
@@ -49,7 +49,7 @@ class PeriodicTask:
 
     async def _repeat(self) -> None:
         while not self._stop.is_set():
-            if self._only_when is not None and not self._only_when():
+            if self._only_when is not None and not await self._only_when():
                 await self._pause(min(self.interval, GUARD_POLL_SECONDS))
                 continue
             try:

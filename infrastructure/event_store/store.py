@@ -23,7 +23,7 @@ MAPPER_TOPIC = "infrastructure.event_store.encoding:MsgspecMapper"
 TRANSCODER_TOPIC = "infrastructure.event_store.encoding:MsgspecTranscoder"
 MASK = "***"
 # libpq reads these from the environment for every connection: the store's and the
-# processor lock's alike (infrastructure/effects/processor_leadership.py).
+# reconciliation lock's alike (infrastructure/effects/reconcile_lock.py).
 POSTGRES_TLS_HINT = "; for TLS set libpq's PGSSLMODE, PGSSLROOTCERT… in the environment"
 T = TypeVar("T")
 DEADLOCK_DETECTED = "40P01"

@@ -1,22 +1,19 @@
 """Projecting what the event store holds beyond the view's position, in the foreground.
 
 `rebuild` (the `payments projections rebuild` command) drops the view first;
-`catch_up` continues from the stored position.
+`catch_up` continues from the stored position. Both read through the log follower.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import msgspec
-from eventsourcing.persistence import Tracking
 
 from application.ledger import PaymentLedger
+from infrastructure.event_store.log_follower import LogFollower, Progress
+from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.status_projection import PaymentStatusProjection
-
-BATCH_SIZE = 500
-Progress = Callable[[int], None]
 
 
 class ProjectionSummary(msgspec.Struct, frozen=True):
@@ -40,26 +37,11 @@ def catch_up(
 
     `on_progress` gets the notification id reached after each batch.
     """
-    view = projection.view
     started = time.perf_counter()
-    written_before = view.applied
-    events = 0
-    position = view.max_tracking_id(ledger.name)
-    while True:
-        batch = ledger.recorder.select_notifications(
-            start=position, limit=BATCH_SIZE, inclusive_of_start=False
-        )
-        if not batch:
-            break
-        projection.process_batch(
-            [(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id)) for n in batch]
-        )
-        position = batch[-1].id
-        events += len(batch)
-        if on_progress is not None and position is not None:
-            on_progress(position)
+    written_before = projection.view.applied
+    events = LogFollower(ledger, StatusViewConsumer(ledger, projection)).catch_up(on_progress)
     seconds = time.perf_counter() - started
-    return ProjectionSummary(events, view.applied - written_before, seconds)
+    return ProjectionSummary(events, projection.view.applied - written_before, seconds)
 
 
 def rebuild(

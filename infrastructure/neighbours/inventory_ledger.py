@@ -6,7 +6,7 @@ import logging
 
 from application.errors import InventoryServiceUnavailable
 from infrastructure.neighbours.internal_http import call, internal_client, rejected
-from infrastructure.neighbours.order_wire import GarbledReply, check_release_reply
+from infrastructure.neighbours.order_wire import release_reply_contradiction
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,9 @@ class HttpInventoryLedger:
         )
         if response.status_code >= 400:
             raise rejected(response, extra)
-        try:
-            check_release_reply(response.content, order_id, product_id)
-        except GarbledReply as error:
-            # Whether stock came back is unknown; the same key makes a retry harmless.
-            log.warning("inventory sent a garbled release reply: %s", error, extra=extra)
-            raise InventoryServiceUnavailable(f"garbled release reply for {order_id}") from error
+        contradiction = release_reply_contradiction(response.content, order_id, product_id)
+        if contradiction is not None:
+            log.warning("inventory's reply contradicts the release: %s", contradiction, extra=extra)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -1,4 +1,4 @@
-"""Which worker drives side effects: exactly one per event store at a time.
+"""Which process runs the reconciliation sweep: exactly one per event store at a time.
 
 PostgreSQL: a session advisory lock held on a dedicated connection. The server
 drops it the moment that connection ends (process killed, host gone), so a
@@ -23,11 +23,11 @@ from typing import IO, Protocol
 import psycopg
 
 log = logging.getLogger(__name__)
-LOCK_NAME = "payments.processor"
+LOCK_NAME = "payments.reconcile"
 
 
 class Leadership(Protocol):
-    """A claim to be the one active processor; every method may block briefly."""
+    """A claim to be the one process sweeping; every method may block briefly."""
 
     def try_acquire(self) -> bool:
         """Takes the claim if nobody holds it; True if this worker holds it now."""
@@ -61,7 +61,7 @@ class PostgresAdvisoryLeadership:
             user=env.get("POSTGRES_USER") or "postgres",
             password=env.get("POSTGRES_PASSWORD") or "",
             connect_timeout="5",
-            application_name="payments-processor",
+            application_name="payments-reconcile",
         )
         schema = env.get("POSTGRES_SCHEMA") or "public"
         self.key = advisory_key(f"{dbname}.{schema}")
@@ -76,7 +76,7 @@ class PostgresAdvisoryLeadership:
             ).fetchone()
         except psycopg.Error as error:
             log.warning(
-                "cannot reach PostgreSQL for the processor lock", extra={"error": str(error)}
+                "cannot reach PostgreSQL for the reconciliation lock", extra={"error": str(error)}
             )
             self._drop()
             return False
@@ -154,4 +154,4 @@ def leadership_for(env: Mapping[str, str]) -> Leadership:
     dbname = env.get("SQLITE_DBNAME", ":memory:")
     if dbname == ":memory:" or dbname.startswith("file::memory:"):
         return SoleLeadership()
-    return FileLockLeadership(Path(os.fspath(dbname) + ".processor.lock"))
+    return FileLockLeadership(Path(os.fspath(dbname) + ".reconcile.lock"))
