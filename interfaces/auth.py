@@ -22,7 +22,12 @@ ALGORITHM = "HS256"
 # Only HMAC-SHA256: `none` and asymmetric algorithms (RS/HS key confusion) are refused.
 ALLOWED_ALGORITHMS = [ALGORITHM]
 USER_ID_CLAIMS = ("userId", "id", "sub")
+# PyJWT reads these with int(), so "9999999999" passes its checks; a NumericDate is a number.
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+TEXT_CLAIMS = ("email", "role")
 BEARER = "bearer"
+# The auth service's tokens are a few hundred bytes; a bigger one is not one of them.
+MAX_TOKEN_BYTES = 8 * 1024
 
 
 class CallerToken(Token):
@@ -41,6 +46,9 @@ class CallerToken(Token):
             )
         except jwt.InvalidTokenError as error:
             raise NotAuthorizedException("Invalid token") from error
+        problem = mistyped_claim(claims)
+        if problem:
+            raise NotAuthorizedException(f"Claim {problem} has the wrong type")
         user_id = user_id_of(claims)
         if not user_id:
             raise NotAuthorizedException("Token names no user")
@@ -53,6 +61,18 @@ class CallerToken(Token):
         except (OverflowError, OSError, ValueError, ImproperlyConfiguredException) as error:
             # An `exp` too far out for a datetime is as unusable as a bad signature.
             raise NotAuthorizedException("Unusable expiry") from error
+
+
+def mistyped_claim(claims: dict[str, Any]) -> str | None:
+    """The first claim the service reads whose value has the wrong type, if any."""
+    for claim in NUMERIC_DATE_CLAIMS:
+        value = claims.get(claim)
+        if claim in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return claim
+    for claim in TEXT_CLAIMS:
+        if claims.get(claim) is not None and not isinstance(claims[claim], str):
+            return claim
+    return None
 
 
 def user_id_of(claims: dict[str, Any]) -> str:
@@ -79,6 +99,8 @@ class BearerJWTMiddleware(JWTAuthenticationMiddleware):
         scheme, _, token = connection.headers.get(self.auth_header, "").partition(" ")
         if scheme.lower() != BEARER or not token.strip():
             raise NotAuthorizedException("Bearer token required")
+        if len(token) > MAX_TOKEN_BYTES:
+            raise NotAuthorizedException("Token too large")
         return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
 
 
