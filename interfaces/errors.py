@@ -35,8 +35,26 @@ CHECKOUT_FAILED = "Failed to create payment session"
 INTERNAL_ERROR = "Internal server error"
 ORDER_ID_FIELD = "orderId"
 MALFORMED_JSON = "Malformed JSON body"
+NESTED_TOO_DEEPLY = "Request body is nested too deeply"
+ORDER_ID_REQUIRED = "orderId is required"
+ORDER_ID_NOT_TEXT = "orderId must be a string"
+MAX_ORDER_ID_LENGTH = 200
+ORDER_ID_TOO_LONG = f"orderId must be at most {MAX_ORDER_ID_LENGTH} characters"
+CONTROL_CHARACTERS_IN_ORDER_ID = "orderId must not contain control characters"
+# msgspec's words for an orderId of the wrong type, length or content, and our answer.
+ORDER_ID_PROBLEMS = (
+    ("Expected `str`, got `null`", ORDER_ID_REQUIRED),
+    ("Expected `str`, got", ORDER_ID_NOT_TEXT),
+    ("Expected `str` of length <=", ORDER_ID_TOO_LONG),
+    (CONTROL_CHARACTERS_IN_ORDER_ID, CONTROL_CHARACTERS_IN_ORDER_ID),
+)
 # How msgspec (through Litestar) words a body that is not JSON at all.
 JSON_SYNTAX_MARKERS = ("malformed", "truncated", "trailing characters")
+
+
+class BadRequest(Exception):
+    """A request refused with a 400 whose message (the exception's text) is for the client."""
+
 
 # Typed errors with a fixed answer; a subclass answers like its nearest listed base.
 FIXED_ANSWERS: dict[type[Exception], tuple[int, str]] = {
@@ -59,7 +77,7 @@ def error_response(status: int, message: str) -> Response[dict[str, str]]:
 
 def answer_for(error: Exception) -> tuple[int, str]:
     """The status and client-facing message for any error raised while handling a request."""
-    if isinstance(error, OrderNotPayable):
+    if isinstance(error, OrderNotPayable | BadRequest):
         return 400, str(error)
     for kind in type(error).__mro__:
         if kind in FIXED_ANSWERS:
@@ -93,12 +111,19 @@ def _validation_message(error: ValidationException) -> str:
         if isinstance(problem, dict) and ORDER_ID_FIELD in str(problem.get("key", "")) + str(
             problem.get("message", "")
         ):
-            return "orderId is required"
+            return _order_id_message(str(problem.get("message", "")))
     if error.detail.startswith("Content-Type"):
         return error.detail
     if _is_json_syntax_error(error.detail):
         return MALFORMED_JSON
     return "Request body must be a JSON object"
+
+
+def _order_id_message(problem: str) -> str:
+    for words, answer in ORDER_ID_PROBLEMS:
+        if words in problem:
+            return answer
+    return ORDER_ID_REQUIRED
 
 
 def _http_message(error: HTTPException) -> str:

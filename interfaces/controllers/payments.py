@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.params import FromPath, JSONBody
 
 from application.identity import Caller
 from application.ports import PaymentStatusReport
 from interfaces.composition import Services
+from interfaces.errors import (
+    CONTROL_CHARACTERS_IN_ORDER_ID,
+    MAX_ORDER_ID_LENGTH,
+    NESTED_TOO_DEEPLY,
+    ORDER_ID_REQUIRED,
+    BadRequest,
+)
 
-NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S", max_length=200)]
+# `{"orderId": "…"}` is a few dozen bytes; Litestar's default would buffer 10 MB.
+MAX_CREATE_SESSION_BYTES = 16 * 1024
 
 
 class CreateSessionRequest(msgspec.Struct, forbid_unknown_fields=False):
-    orderId: NonBlank
+    orderId: Annotated[str, msgspec.Meta(max_length=MAX_ORDER_ID_LENGTH)]
+
+    def __post_init__(self) -> None:
+        # msgspec reports a ValueError raised here as a validation error of the body.
+        if not self.orderId.strip():
+            raise ValueError(ORDER_ID_REQUIRED)
+        if any(unicodedata.category(char) == "Cc" for char in self.orderId):
+            raise ValueError(CONTROL_CHARACTERS_IN_ORDER_ID)
 
 
 class CheckoutLinkBody(msgspec.Struct):
@@ -57,10 +73,19 @@ CallerRequest = Request[Caller, Any, Any]
 
 
 async def require_json(request: CallerRequest) -> None:
-    """Refuses a body that does not say it is JSON, before anything tries to parse it."""
+    """Refuses a body that does not say it is JSON, before anything tries to parse it,
+    and one nested deeper than the parser goes (msgspec raises RecursionError)."""
     media_type, _ = request.content_type
     if media_type != MediaType.JSON:
         raise ValidationException("Content-Type must be application/json")
+    if not await request.body():
+        return
+    try:
+        await request.json()  # cached: the handler's body is parsed from this
+    except RecursionError:
+        raise BadRequest(NESTED_TOO_DEEPLY) from None
+    except SerializationException as error:
+        raise ClientException(str(error)) from error  # as Litestar words a body it cannot read
 
 
 class PaymentsController(Controller):
@@ -68,7 +93,12 @@ class PaymentsController(Controller):
 
     tags = ["payments"]
 
-    @post("/create-session", status_code=200, before_request=require_json)
+    @post(
+        "/create-session",
+        status_code=200,
+        before_request=require_json,
+        request_max_body_size=MAX_CREATE_SESSION_BYTES,
+    )
     async def create_session(
         self,
         data: JSONBody[CreateSessionRequest],

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
-from application.stripe_events import decode_stripe_event
+from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
 from interfaces.composition import Services
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class WebhookController(Controller):
         """Answers 200 once the event is durably recorded (or known to need nothing)."""
         body = await request.body()
         services.webhook_signature.verify(body, request.headers.get("stripe-signature"))
-        event = decode_stripe_event(body)
+        event = _decoded(body)
         if not event.is_handled:
             log.info(
                 "stripe event type not handled",
@@ -46,3 +46,11 @@ class WebhookController(Controller):
             return WebhookAck()
         await services.apply_stripe_event(event)
         return WebhookAck()
+
+
+def _decoded(body: bytes) -> StripeEvent:
+    """The verified body as an event; too deeply nested for msgspec is as unreadable as bad JSON."""
+    try:
+        return decode_stripe_event(body)
+    except RecursionError:
+        raise MalformedStripeEvent("nested too deeply to decode") from None

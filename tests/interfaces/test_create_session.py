@@ -36,9 +36,9 @@ async def test_second_call_returns_the_same_session_without_calling_stripe(api: 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"orderId": None}, {"orderId": 42}, {"orderId": ""}, {"orderId": "   "}, {"order": "x"}],
+    [{}, {"orderId": None}, {"orderId": ""}, {"orderId": "   "}, {"order": "x"}],
 )
-async def test_missing_or_invalid_order_id_is_400(api: Api, body: object) -> None:
+async def test_missing_or_blank_order_id_is_400(api: Api, body: object) -> None:
     response = await api.client.post("/create-session", json=body, headers=as_user())
     assert (response.status_code, response.json()) == (400, {"error": "orderId is required"})
 
