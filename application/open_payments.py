@@ -1,25 +1,27 @@
 """Which payments are still open, kept up to date by reading only the new notifications.
 
 Reconciliation must find payments stuck in INITIATED without loading every
-payment each time. This index reads just the events that open or close a
+payment each time. This index takes just the events that open or close a
 payment (`Initiated`, `Succeeded`, `Failed`; the store filters by topic), from
-where it stopped last time. Memory: one small entry per *open* payment; a
-long-running worker reads each notification once, a one-off CLI run reads the
-opening and closing events of the whole store once.
+where it stopped last time, through the service's one log follower. Memory: one
+small entry per *open* payment; a long-running worker reads each notification
+once, a one-off CLI run reads the opening and closing events of the whole store once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 import msgspec
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from application.ledger import PaymentLedger
 from domain.payment import Payment
 
-PAGE_SIZE = 500
 OPENING = get_topic(Payment.Initiated)
 CLOSING = (get_topic(Payment.Succeeded), get_topic(Payment.Failed))
 
@@ -34,28 +36,33 @@ class OpenPayment(msgspec.Struct, frozen=True):
 
 
 class OpenPayments:
-    """The INITIATED payments of the store, as of the last `refresh`."""
+    """The INITIATED payments of the store, as a consumer of the log's opening and closing events.
+
+    Its position lives in memory: a process reads each notification once, and a
+    restart reads the opening and closing events again.
+    """
+
+    name = "open-payments"
+    topics = (OPENING, *CLOSING)
 
     def __init__(self, ledger: PaymentLedger) -> None:
         self._ledger = ledger
         self._open: dict[UUID, OpenPayment] = {}
         self._position = 0
 
-    def refresh(self) -> list[OpenPayment]:
-        """Reads notifications recorded since the last call; returns the open payments."""
-        topics = (OPENING, *CLOSING)
-        while True:
-            page = self._ledger.recorder.select_notifications(
-                self._position, PAGE_SIZE, topics=topics, inclusive_of_start=False
-            )
-            if not page:
-                break
-            for notification in page:
-                if notification.topic == OPENING:
-                    self._opened(self._ledger.mapper.to_domain_event(notification))
-                else:
-                    self._open.pop(_uuid(notification.originator_id), None)
-            self._position = page[-1].id
+    def position(self) -> int:
+        return self._position
+
+    def consume(self, notifications: Sequence[Notification]) -> None:
+        for notification in notifications:
+            if notification.topic == OPENING:
+                self._opened(self._ledger.mapper.to_domain_event(notification))
+            elif notification.topic in CLOSING:
+                self._open.pop(_uuid(notification.originator_id), None)
+        self._position = notifications[-1].id
+
+    @property
+    def open(self) -> list[OpenPayment]:
         return list(self._open.values())
 
     def _opened(self, event: object) -> None:
@@ -64,6 +71,12 @@ class OpenPayments:
         self._open[payment_id] = OpenPayment(
             payment_id, state["order_id"], state["checkout_session_id"], state["expires_at"]
         )
+
+
+class OpenPaymentsIndex(Protocol):
+    """The open payments, brought up to date from the log on each call (may block)."""
+
+    def refresh(self) -> list[OpenPayment]: ...
 
 
 def _uuid(value: object) -> UUID:

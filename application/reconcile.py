@@ -23,7 +23,7 @@ import msgspec
 from application.apply_stripe_event import PAID_STATUSES, ApplyStripeEvent, Outcome
 from application.errors import CheckoutUnavailable
 from application.ledger import PaymentLedger
-from application.open_payments import OpenPayment, OpenPayments
+from application.open_payments import OpenPayment, OpenPaymentsIndex
 from application.ports import CheckoutGateway, CheckoutSession, Clock
 from application.stripe_events import (
     CHECKOUT_COMPLETED,
@@ -68,6 +68,7 @@ class Reconcile:
         checkout: CheckoutGateway,
         apply: ApplyStripeEvent,
         clock: Clock,
+        open_payments: OpenPaymentsIndex,
         *,
         grace: timedelta = DEFAULT_GRACE,
         lookback: timedelta = DEFAULT_LOOKBACK,
@@ -78,7 +79,7 @@ class Reconcile:
         self._clock = clock
         self._grace = grace
         self._lookback = lookback
-        self._open = OpenPayments(ledger)
+        self._open = open_payments
 
     async def __call__(self, dry_run: bool = False) -> ReconcileSummary:
         summary = ReconcileSummary(dry_run=dry_run)

@@ -23,6 +23,7 @@ from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.periodic_task import PeriodicTask
 from infrastructure.effects.pipeline import effects_pipeline_for
 from infrastructure.effects.reconcile_lock import leadership_for
+from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
@@ -91,7 +92,9 @@ def wire(
         apply_stripe_event=apply_stripe_event,
         get_payment_status=GetPaymentStatus(status_view, ledger),
         get_payment_history=GetPaymentHistory(ledger),
-        reconcile=Reconcile(ledger, checkout, apply_stripe_event, clock),
+        reconcile=Reconcile(
+            ledger, checkout, apply_stripe_event, clock, FollowedOpenPayments(ledger)
+        ),
         ledger=ledger,
         status_view=status_view,
         webhook_signature=WebhookSignature(webhook_secrets),

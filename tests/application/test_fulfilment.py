@@ -8,8 +8,12 @@ import pytest
 
 from application.apply_stripe_event import ApplyStripeEvent
 from application.checkout import CreateCheckoutSession
-from application.errors import InventoryServiceUnavailable, OrderServiceUnavailable
-from application.fulfilment import SettlePayment
+from application.errors import (
+    InventoryServiceUnavailable,
+    OrderServiceUnavailable,
+    ServiceRejected,
+)
+from application.fulfilment import EffectsFailed, SettlePayment
 from application.identity import Caller
 from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
@@ -48,8 +52,12 @@ class JournalledOrders(FakeOrderDirectory):
 class JournalledInventory(FakeInventoryLedger):
     journal: Journal = field(default_factory=Journal)
     failures_left: int = 0
+    refusals_left: int = 0
 
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
+        if self.refusals_left:
+            self.refusals_left -= 1
+            raise ServiceRejected("POST /internal/inventory/release: HTTP 409")
         if self.failures_left:
             self.failures_left -= 1
             raise InventoryServiceUnavailable("inventory answered 503")
@@ -189,8 +197,10 @@ async def test_a_failing_call_records_nothing_and_succeeds_later(world: World) -
     world.stripe_says("checkout.session.completed")
     world.orders.down = True
 
-    with pytest.raises(OrderServiceUnavailable):
+    with pytest.raises(EffectsFailed) as failed:
         await world.settle(payment_id_for(ORDER))
+    assert not failed.value.refused
+    assert isinstance(failed.value.failures[0][1], OrderServiceUnavailable)
     assert world.payment().pending_effects() != []
 
     world.orders.down = False
@@ -204,8 +214,9 @@ async def test_facts_before_a_failure_stay_recorded(world: World) -> None:
     world.stripe_says("checkout.session.expired")
     world.orders.down = True
 
-    with pytest.raises(OrderServiceUnavailable):
+    with pytest.raises(EffectsFailed):
         await world.settle(payment_id_for(ORDER))
+    assert world.recorded().count("InventoryReleased") == 2  # done before the cancellation failed
     world.orders.down = False
     await world.settle(payment_id_for(ORDER))
 
@@ -217,11 +228,26 @@ async def test_a_release_failing_then_succeeding_is_released_once(world: World) 
     world.stripe_says("checkout.session.expired")
     world.inventory.failures_left = 1
 
-    with pytest.raises(InventoryServiceUnavailable):
+    with pytest.raises(EffectsFailed) as failed:
         await world.settle(payment_id_for(ORDER))
+    assert isinstance(failed.value.failures[0][1], InventoryServiceUnavailable)
     await world.settle(payment_id_for(ORDER))
 
-    assert world.inventory.releases == [(ORDER, "prod_a", 2), (ORDER, "prod_b", 1)]
+    assert sorted(world.inventory.releases) == [(ORDER, "prod_a", 2), (ORDER, "prod_b", 1)]
+
+
+async def test_a_refund_is_sent_while_a_release_is_refused(world: World) -> None:
+    world.stripe_says("checkout.session.expired")
+    world.stripe_says("checkout.session.completed")  # money for a cancelled order
+    world.inventory.refusals_left = 10
+
+    with pytest.raises(EffectsFailed) as failed:
+        await world.settle(payment_id_for(ORDER))
+
+    assert failed.value.refused
+    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), f"refund:{ORDER}")]
+    assert world.payment().status is PaymentStatus.REFUNDED
+    assert not world.payment().order_cancelled  # stock first, then the cancellation
 
 
 class Crash(Exception):

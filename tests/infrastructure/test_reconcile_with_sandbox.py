@@ -20,6 +20,7 @@ from application.ledger import PaymentLedger
 from application.reconcile import Reconcile
 from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
 from domain.payment import payment_id_for
+from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
@@ -51,7 +52,10 @@ class Service:
 
     def reconcile(self, clock: FixedClock, lookback: timedelta = timedelta(days=3)) -> Reconcile:
         apply = ApplyStripeEvent(self.ledger, FailedPaymentPolicy.CANCEL)
-        return Reconcile(self.ledger, self.gateway, apply, clock, lookback=lookback)
+        return Reconcile(
+            self.ledger, self.gateway, apply, clock, FollowedOpenPayments(self.ledger),
+            lookback=lookback,
+        )
 
     async def settle(self, order_id: str) -> None:
         settle = SettlePayment(self.ledger, self.orders, self.inventory, self.gateway)
