@@ -1,7 +1,9 @@
 """One JSON object per log line, through the stdlib `logging` module.
 
 Fields passed in `extra=` (orderId, sessionId, eventId…) become top-level keys.
-Keys that look like credentials are masked, whoever passed them.
+Keys that look like credentials are masked, whoever passed them. Values may come
+from a request (a path, an event id, a refusal's reason), so each is cut to a few
+hundred characters: a hostile client cannot make a line as long as its request.
 """
 
 from __future__ import annotations
@@ -26,11 +28,36 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, N
 QUIET_LIBRARIES = ("httpx", "stripe")
 SECRET_MARKERS = ("secret", "password", "token", "authorization", "api_key", "apikey", "card")
 MASK = "***"
+MAX_VALUE_CHARS = 300  # an `extra` value; ids and reasons are far shorter
+MAX_MESSAGE_CHARS = 1000  # the message, and each line of a traceback
+MAX_ITEMS = 20  # of a list or dict passed in `extra`
+MAX_DEPTH = 3
 
 
 def is_secret(key: str) -> bool:
     lowered = key.lower()
     return any(marker in lowered for marker in SECRET_MARKERS)
+
+
+def truncated(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """A log value no longer than a few hundred characters per string, at any depth."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return truncated(value)
+    if depth < MAX_DEPTH and isinstance(value, list | tuple):
+        return [bounded(item, depth + 1) for item in value[:MAX_ITEMS]]
+    if depth < MAX_DEPTH and isinstance(value, dict):
+        items = list(value.items())[:MAX_ITEMS]
+        return {truncated(str(key)): bounded(item, depth + 1) for key, item in items}
+    return truncated(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,13 +68,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": truncated(record.getMessage(), MAX_MESSAGE_CHARS),
         }
         for key, value in vars(record).items():
             if key not in STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = MASK if is_secret(key) else value
+                entry[truncated(key)] = MASK if is_secret(key) else bounded(value)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            lines = self.formatException(record.exc_info).splitlines()
+            entry["exception"] = "\n".join(truncated(line, MAX_MESSAGE_CHARS) for line in lines)
         return msgspec.json.encode(entry, enc_hook=str).decode()
 
 

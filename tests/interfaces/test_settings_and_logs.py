@@ -13,6 +13,8 @@ import pytest
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.settings import Settings, SettingsError
 from infrastructure.structured_logging import configure_logging
+from tests.interfaces.conftest import Api
+from tests.stripe_payloads import checkout_event
 
 SECRETS = {
     "JWT_SECRET": "jwt-secret-value-of-at-least-thirty-two-bytes",
@@ -153,3 +155,40 @@ def test_secret_looking_fields_are_masked(log_stream: io.StringIO) -> None:
     )
     text = log_stream.getvalue()
     assert "Bearer abc" not in text and "whsec_1" not in text
+
+
+def test_a_long_value_is_cut_to_a_few_hundred_characters_and_says_so(
+    log_stream: io.StringIO,
+) -> None:
+    logging.getLogger("payments.test").info(
+        "x" * 5000, extra={"path": "/" + "a" * 60_000, "ids": ["e" * 10_000] * 100, "n": 7}
+    )
+    text = log_stream.getvalue().strip()
+    line = json.loads(text)
+    assert len(text) < 10_000
+    assert line["path"].startswith("/aaa") and line["path"].endswith("[truncated 59701 chars]")
+    assert len(line["message"]) < 1100 and len(line["ids"]) <= 20
+    assert line["n"] == 7
+
+
+def lines_of(stream: io.StringIO) -> list[str]:
+    return [line for line in stream.getvalue().splitlines() if line.strip()]
+
+
+async def test_a_60_kb_path_makes_no_60_kb_log_line(log_stream: io.StringIO, api: Api) -> None:
+    response = await api.client.get("/payments/status/" + "o" * 60_000)
+    assert response.status_code == 401
+    lines = lines_of(log_stream)
+    assert lines and max(len(line) for line in lines) < 2048
+
+
+@pytest.mark.parametrize("event_type", ["customer.created", "checkout.session.completed"])
+async def test_a_signed_event_with_a_100_kb_id_makes_no_100_kb_log_line(
+    log_stream: io.StringIO, api: Api, event_type: str
+) -> None:
+    session_id = await api.open_checkout()
+    payload = checkout_event(event_type, "ord_1", session_id, evt_id="evt_" + "9" * 100_000)
+    response = await api.webhook(payload)
+    assert response.status_code < 500
+    lines = lines_of(log_stream)
+    assert lines and max(len(line) for line in lines) < 2048
