@@ -1,7 +1,7 @@
-"""`payments worker`: the order/inventory/Stripe effect processor and periodic tasks, no HTTP.
+"""`payments worker`: the effects queue and the reconciliation sweep, no HTTP.
 
 For deployments with several API replicas: run workers beside them. Any number
-may run on one PostgreSQL store; one is active and the others stand by (ADR 0012).
+may run on one store; they all claim due payments, none leads (ADR 0015).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "worker", help="drive order, inventory and Stripe effects from the event log (no HTTP)"
+        "worker", help="drain the effects queue: order, inventory and Stripe calls (no HTTP)"
     )
     parser.add_argument(
         "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
             services = build_services(settings)
     except StartupFailed as failure:
         return failure.report()
-    # `build_services` carries the processor and the reconciliation sweep (issue 7), as
-    # for `payments serve`: the sweep runs in whichever process leads the processor.
+    # `build_services` carries the effects pipeline and the reconciliation sweep, as for
+    # `payments serve`: the sweep runs in whichever process holds its lock.
     asyncio.run(run_until_signalled(services.workers, services))
     return 0
 
