@@ -29,6 +29,7 @@ QUICK = WorkerSettings(
     parked_retry_interval=3600.0,
     backoff=Backoff(base=0.01, cap=0.05),
 )
+ORDER_TOTAL = Money(20498, "usd")  # an_order()'s lines
 QUICK_FOLLOW = FollowerTimings(poll_interval=0.05, backoff=Backoff(base=0.01, cap=0.05))
 
 
@@ -61,7 +62,8 @@ class RefusingInventory(FakeInventoryLedger):
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
         if order_id in self.refused:
             self.request_ids += 1
-            raise ServiceRejected(f"POST /internal/inventory/release: HTTP 409 req_{self.request_ids}")
+            refusal = f"POST /internal/inventory/release: HTTP 409 req_{self.request_ids}"
+            raise ServiceRejected(refusal)
         await super().release(order_id, product_id, quantity)
 
 
@@ -90,7 +92,7 @@ def open_payment(ledger: PaymentLedger, order_id: str) -> None:
 
 
 def stripe_says(
-    ledger: PaymentLedger, event_type: str, order_id: str, amount: Money = Money(20498, "usd")
+    ledger: PaymentLedger, event_type: str, order_id: str, amount: Money = ORDER_TOTAL
 ) -> None:
     payload = checkout_event(
         event_type, order_id, f"cs_{order_id}", amount_total=amount.minor, currency=amount.currency
@@ -98,7 +100,7 @@ def stripe_says(
     ApplyStripeEvent(ledger, FailedPaymentPolicy.CANCEL).apply(decode_stripe_event(encode(payload)))
 
 
-def paid(ledger: PaymentLedger, order_id: str, amount: Money = Money(20498, "usd")) -> None:
+def paid(ledger: PaymentLedger, order_id: str, amount: Money = ORDER_TOTAL) -> None:
     open_payment(ledger, order_id)
     stripe_says(ledger, "checkout.session.completed", order_id, amount)
 
@@ -108,9 +110,9 @@ def expired(ledger: PaymentLedger, order_id: str) -> None:
     stripe_says(ledger, "checkout.session.expired", order_id)
 
 
-async def eventually(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+async def eventually(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
     """Waits for something the workers do in the background (not a speed test)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"never happened: {what}")

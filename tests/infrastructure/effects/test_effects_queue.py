@@ -1,4 +1,4 @@
-"""The effects queue on the real stores (SQLite and PostgreSQL): each payment on its own schedule."""
+"""The effects queue on the real stores (SQLite and PostgreSQL): each payment on its schedule."""
 
 from __future__ import annotations
 
@@ -61,7 +61,10 @@ async def test_settles_what_was_recorded_before_it_started(
     await start()
     await eventually(owes_nothing(ledger, "ord_1", "ord_2"), "both settled")
 
-    assert sorted(neighbours.orders.statuses_set) == [("ord_1", "CONFIRMED"), ("ord_2", "CANCELLED")]
+    assert sorted(neighbours.orders.statuses_set) == [
+        ("ord_1", "CONFIRMED"),
+        ("ord_2", "CANCELLED"),
+    ]
     assert sorted(neighbours.inventory.releases) == [("ord_2", "prod_a", 2), ("ord_2", "prod_b", 1)]
     await eventually(lambda: due_payments_for(ledger).depth().due == 0, "rows gone")
 
