@@ -22,6 +22,8 @@ from typing import IO, Protocol
 
 import psycopg
 
+from infrastructure.event_store.store import postgres_conninfo
+
 log = logging.getLogger(__name__)
 LOCK_NAME = "payments.reconcile"
 
@@ -50,19 +52,8 @@ class PostgresAdvisoryLeadership:
     """Holds `pg_try_advisory_lock(key)` on its own autocommit connection."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        # Read exactly as eventsourcing's PostgreSQL factory reads the ledger's env
-        # (`env.get(...) or default`; an eventsourcing Environment then also honours its
-        # name-prefixed overrides), so the lock lives on the very database the store uses.
+        self._conninfo = postgres_conninfo(env, "payments-reconcile")
         dbname = env.get("POSTGRES_DBNAME") or ""
-        self._conninfo = psycopg.conninfo.make_conninfo(
-            host=env.get("POSTGRES_HOST") or "",
-            port=env.get("POSTGRES_PORT") or "5432",
-            dbname=dbname,
-            user=env.get("POSTGRES_USER") or "postgres",
-            password=env.get("POSTGRES_PASSWORD") or "",
-            connect_timeout="5",
-            application_name="payments-reconcile",
-        )
         schema = env.get("POSTGRES_SCHEMA") or "public"
         self.key = advisory_key(f"{dbname}.{schema}")
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None

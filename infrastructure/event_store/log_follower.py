@@ -32,6 +32,7 @@ from psycopg.sql import SQL, Identifier
 
 from application.ledger import PaymentLedger
 from infrastructure.effects.backoff import Backoff
+from infrastructure.event_store.store import postgres_conninfo
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -192,16 +193,7 @@ def _notify_channel(ledger: PaymentLedger) -> tuple[str, str] | None:
     recorder = ledger.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
         return None
-    env = ledger.env
-    conninfo = psycopg.conninfo.make_conninfo(
-        host=env.get("POSTGRES_HOST") or "",
-        port=env.get("POSTGRES_PORT") or "5432",
-        dbname=env.get("POSTGRES_DBNAME") or "",
-        user=env.get("POSTGRES_USER") or "postgres",
-        password=env.get("POSTGRES_PASSWORD") or "",
-        connect_timeout="5",
-        application_name="payments-log-follower",
-    )
+    conninfo = postgres_conninfo(ledger.env, "payments-log-follower")
     return conninfo, recorder.channel_name
 
 

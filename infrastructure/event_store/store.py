@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
     InternalError,
@@ -160,6 +161,24 @@ def _check_authority(parts: SplitResult, url: str) -> None:
         # `from None`: the parser's message quotes the port, here perhaps a piece of password.
         message = f"EVENT_STORE_URL has a malformed port: {redacted(url)!r}"
         raise EventStoreUrlError(message) from None
+
+
+def postgres_conninfo(env: Mapping[str, str], application_name: str) -> str:
+    """A libpq connection string to the database of a PostgreSQL store's `env`.
+
+    Read exactly as eventsourcing's PostgreSQL factory reads it (`env.get(...) or
+    default`), so side connections (the reconciliation lock, LISTEN for new events)
+    reach the very database the store uses.
+    """
+    return psycopg.conninfo.make_conninfo(
+        host=env.get("POSTGRES_HOST") or "",
+        port=env.get("POSTGRES_PORT") or "5432",
+        dbname=env.get("POSTGRES_DBNAME") or "",
+        user=env.get("POSTGRES_USER") or "postgres",
+        password=env.get("POSTGRES_PASSWORD") or "",
+        connect_timeout="5",
+        application_name=application_name,
+    )
 
 
 def open_ledger(url: str) -> PaymentLedger:

@@ -14,7 +14,7 @@ from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
 from application.ledger import PaymentLedger
-from infrastructure.effects.processor_leadership import PostgresAdvisoryLeadership
+from infrastructure.effects.reconcile_lock import PostgresAdvisoryLeadership
 from infrastructure.event_store.store import (
     EventStoreUrlError,
     event_store_env,
@@ -60,7 +60,7 @@ def test_query_parameters_it_cannot_apply_are_refused_not_dropped(url: str, name
     assert named in message and "EVENT_STORE_URL" in message and "\n" not in message
 
 
-def test_the_processor_lock_connects_where_the_store_does():
+def test_the_reconciliation_lock_connects_where_the_store_does():
     url = "postgresql://pay:s%40cret@db.internal:6543/payments?schema=audit"
     # The ledger's env is an eventsourcing Environment: a name-prefixed variable of the
     # process environment overrides the URL's value, for the store and so for the lock.
