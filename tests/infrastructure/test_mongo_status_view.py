@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from pymongo import MongoClient
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from application.errors import OrderNotFound
 from application.identity import Caller
@@ -19,6 +24,8 @@ from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_rebuild import catch_up
 from infrastructure.mongo.status_projection import PaymentStatusProjection
 from infrastructure.mongo.status_view import MongoPaymentStatusView
+from infrastructure.readiness_probes import MongoProbe
+from tests.fixtures.mongo import free_port, start_secantus, stop_secantus, with_database
 from tests.infrastructure.payment_story import BUYER_EMAIL, PaymentStory
 
 Document = dict[str, Any]
@@ -65,23 +72,25 @@ async def test_a_document_is_read_back_as_the_payments_report(
     )
 
 
+def yen_document(order_id: str) -> Document:
+    return {
+        "orderId": order_id,
+        "stripeSessionId": "cs_yen",
+        "amount": 1500,
+        "amountMinor": 1500,
+        "currency": "jpy",
+        "status": "INITIATED",
+        "metadata": {"userId": "user_1", "paymentIntent": None},
+        "createdAt": datetime(2026, 1, 2, 3, 4, 5),
+        "updatedAt": datetime(2026, 1, 2, 3, 4, 5),
+        "version": 1,
+    }
+
+
 async def test_zero_decimal_amounts_come_back_in_minor_units(
     mongo_db: Database[Document], status_view: MongoPaymentStatusView
 ) -> None:
-    mongo_db.payments.insert_one(
-        {
-            "orderId": "ord_yen",
-            "stripeSessionId": "cs_yen",
-            "amount": 1500,
-            "amountMinor": 1500,
-            "currency": "jpy",
-            "status": "INITIATED",
-            "metadata": {"userId": "user_1", "paymentIntent": None},
-            "createdAt": datetime(2026, 1, 2, 3, 4, 5),
-            "updatedAt": datetime(2026, 1, 2, 3, 4, 5),
-            "version": 1,
-        }
-    )
+    mongo_db.payments.insert_one(yen_document("ord_yen"))
 
     report = await status_view.get("ord_yen")
 
@@ -127,3 +136,36 @@ async def test_with_mongodb_down_the_status_comes_from_the_event_store(
         await unreachable.close()
 
     assert report.status == "SUCCESS"
+
+
+async def test_after_a_failure_reads_skip_mongodb_at_once_until_it_is_back(
+    ledger: PaymentLedger, tmp_path: Path
+) -> None:
+    PaymentStory(ledger, "ord_outage").initiate()
+    port = free_port()
+    server_uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    view = MongoPaymentStatusView.from_uri(
+        with_database(server_uri, "paymentdb"), timeout_ms=1000, retry_after_seconds=0.5
+    )
+    process = None
+    try:
+        assert await view.get("ord_outage") is None  # pays the server-selection timeout once
+        for _ in range(5):
+            started = time.monotonic()
+            report = await GetPaymentStatus(view, ledger)(OWNER, "ord_outage")
+            assert time.monotonic() - started < 0.2
+            assert report.status == "INITIATED"  # from the event store
+        with pytest.raises(PyMongoError):  # while `/ready` still says MongoDB is down
+            await MongoProbe(server_uri).check()
+
+        _, process = start_secantus(tmp_path / "late-mongo", port=port)
+        with MongoClient(server_uri) as client:
+            client.paymentdb.payments.insert_one(yen_document("ord_back"))
+        deadline = time.monotonic() + 20
+        while await view.get("ord_back") is None:
+            assert time.monotonic() < deadline, "the view never tried MongoDB again"
+            await asyncio.sleep(0.1)
+    finally:
+        await view.close()
+        if process is not None:
+            stop_secantus(process)
