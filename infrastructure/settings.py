@@ -18,6 +18,9 @@ from infrastructure.stripe.checkout_params import MAX_EXPIRES_MINUTES, MIN_EXPIR
 
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
 MIN_JWT_SECRET_BYTES = 32
+# Stripe's webhook signing secrets; anything else (an API key pasted in the wrong
+# place, a placeholder) would make every genuine delivery "Invalid signature".
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -95,12 +98,19 @@ class _Reader:
             )
         return value
 
-    def secret_list(self, name: str) -> str:
-        """Comma-separated secrets (several while one is rotated), each non-blank."""
+    def secret_list(self, name: str, prefix: str) -> str:
+        """Comma-separated secrets (several while one is rotated), each starting `prefix`."""
         secrets = [secret.strip() for secret in self.required(name).split(",")]
         if not all(secrets):
             raise SettingsError(
                 f"{name} must list one or more secrets separated by commas, none of them empty"
+            )
+        wrong = [str(at) for at, secret in enumerate(secrets, 1) if not secret.startswith(prefix)]
+        if wrong:
+            # The position, never the value: a secret must not reach a terminal or a log.
+            raise SettingsError(
+                f"{name} must hold {prefix}… signing secrets (comma-separated); "
+                f"secret {', '.join(wrong)} of {len(secrets)} does not start with {prefix}"
             )
         return ",".join(secrets)
 
@@ -159,7 +169,7 @@ def _parse(read: _Reader) -> Settings:
     policies = tuple(policy.value for policy in FailedPaymentPolicy)
     return Settings(
         jwt_secret=read.key("JWT_SECRET", MIN_JWT_SECRET_BYTES),
-        stripe_webhook_secret=read.secret_list("STRIPE_WEBHOOK_SECRET"),
+        stripe_webhook_secret=read.secret_list("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET_PREFIX),
         port=read.integer("PORT", 8000, 1, 65535),
         # A SQLite URL has no host; PostgreSQL's is checked with the rest by event_store_env.
         event_store_url=read.url(

@@ -157,16 +157,20 @@ def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
     [
         ({"STRIPE_WEBHOOK_SECRET": "whsec_x"}, "JWT_SECRET"),
         ({"JWT_SECRET": "x" * 40}, "STRIPE_WEBHOOK_SECRET"),
-        ({"JWT_SECRET": "change-me", "STRIPE_WEBHOOK_SECRET": "w"}, "JWT_SECRET"),
-        (
-            {"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "w", "CHECKOUT_EXPIRES_MINUTES": "5"},
-            "CHECKOUT_EXPIRES_MINUTES",
-        ),
-        ({"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "w", "PORT": "eighty"}, "PORT"),
+        ({"JWT_SECRET": "change-me", "STRIPE_WEBHOOK_SECRET": "whsec_w"}, "JWT_SECRET"),
         (
             {
                 "JWT_SECRET": "x" * 40,
-                "STRIPE_WEBHOOK_SECRET": "w",
+                "STRIPE_WEBHOOK_SECRET": "whsec_w",
+                "CHECKOUT_EXPIRES_MINUTES": "5",
+            },
+            "CHECKOUT_EXPIRES_MINUTES",
+        ),
+        ({"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_w", "PORT": "eighty"}, "PORT"),
+        (
+            {
+                "JWT_SECRET": "x" * 40,
+                "STRIPE_WEBHOOK_SECRET": "whsec_w",
                 "EVENT_STORE_URL": "mysql://h/db",
             },
             "EVENT_STORE_URL",
@@ -174,18 +178,19 @@ def test_streamed_webhook_over_256_kib_is_413(served: str) -> None:
         (
             {
                 "JWT_SECRET": "x" * 40,
-                "STRIPE_WEBHOOK_SECRET": "w",
+                "STRIPE_WEBHOOK_SECRET": "whsec_w",
                 "EVENT_STORE_URL": "postgresql://pay@127.0.0.1/test?sslmode=verify-full",
             },
             "sslmode",
         ),
         *[
-            ({"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "w", name: value}, name)
+            ({"JWT_SECRET": "x" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_w", name: value}, name)
             for name, value in [
                 ("PORT", "\u00b2"),  # isdigit() is true, int() fails
                 ("PORT", "\uff18\uff10\uff18\uff10"),  # full-width 8080
                 ("CHECKOUT_EXPIRES_MINUTES", "\u0663\u0660"),  # Arabic-Indic 30
                 ("STRIPE_WEBHOOK_SECRET", " , "),
+                ("STRIPE_WEBHOOK_SECRET", "nope"),
                 ("ORDER_SERVICE_URL", "http://:80"),
                 ("FRONTEND_URL", "https://shop.example:99999"),
                 ("MONGODB_URI", "mongodb://:27017/paymentdb"),

@@ -43,7 +43,7 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
         f"# local\nexport JWT_SECRET='{FILE_SECRET}'\nPORT=9000\nPAYMENT_FAILED_POLICY=retry\n"
     )
     settings = Settings.from_environment(
-        {"STRIPE_WEBHOOK_SECRET": "w", "PORT": "8100"}, env_file=env_file
+        {"STRIPE_WEBHOOK_SECRET": "whsec_w", "PORT": "8100"}, env_file=env_file
     )
     assert settings.jwt_secret == FILE_SECRET
     assert settings.port == 8100
@@ -69,6 +69,9 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
         ("STRIPE_WEBHOOK_SECRET", " , "),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,,whsec_b"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,"),
+        ("STRIPE_WEBHOOK_SECRET", "nope"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_new,sk_test_pasted_the_wrong_key"),
+        ("STRIPE_WEBHOOK_SECRET", "WHSEC_upper"),
         ("ORDER_SERVICE_URL", "http://:80"),
         ("INVENTORY_SERVICE_URL", "http:///inventory"),
         ("FRONTEND_URL", "https://shop.example:99999"),
@@ -97,6 +100,14 @@ def test_a_jwt_secret_of_32_bytes_is_enough() -> None:
     for secret in ("x" * 32, "é" * 16):
         settings = Settings.from_environment({**SECRETS, "JWT_SECRET": secret}, env_file=None)
         assert settings.jwt_secret == secret
+
+
+@pytest.mark.parametrize("listed", ["nope", "whsec_ok,sk_live_oops"])
+def test_a_webhook_secret_that_is_not_whsec_is_refused_without_echoing_it(listed: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environment({**SECRETS, "STRIPE_WEBHOOK_SECRET": listed}, env_file=None)
+    message = str(raised.value)
+    assert "whsec_" in message and listed.split(",")[-1] not in message
 
 
 def test_webhook_secrets_are_listed_trimmed() -> None:
