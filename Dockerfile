@@ -33,7 +33,8 @@ WORKDIR /app
 # --- build base: the sources every image needs, and the build tools ------------
 FROM ${PYTHON_IMAGE} AS build-base
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
@@ -46,17 +47,19 @@ COPY infrastructure/ infrastructure/
 COPY interfaces/ interfaces/
 
 # --- service build: a wheel without sandbox/, installed without extras ---------
+# (-P: the check must not find sandbox/ in the working directory, only installed.)
 FROM build-base AS service-build
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/payment_service-*.whl \
-    && ! /opt/venv/bin/python -c "import sandbox" 2>/dev/null
+    && /opt/venv/bin/payments --help > /dev/null \
+    && ! /opt/venv/bin/python -P -c "import sandbox" 2>/dev/null
 
 # --- sandbox build: the same wheel plus sandbox/ --------------------------------
 FROM build-base AS sandbox-build
 COPY sandbox/ sandbox/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/payment_service-*.whl \
-    && /opt/venv/bin/python -c "import sandbox.stripe_api, sandbox.shop"
+    && /opt/venv/bin/python -P -c "import sandbox.stripe_api, sandbox.shop"
 
 # --- target `sandbox`: Stripe sandbox and reference shop (dev and demo only) ---
 FROM runtime-base AS sandbox
