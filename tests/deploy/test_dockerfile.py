@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.deploy.dockerfile_model import Instruction, Stage, copied_sources, lineage, stages
+from tests.deploy.test_compose_file import parse_payments_command
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -114,6 +115,13 @@ def test_the_service_image_serves_and_checks_its_health() -> None:
     expose = service.last("EXPOSE")
     assert expose is not None
     assert expose.arguments == "8000"
+
+
+@pytest.mark.parametrize(("name", "command"), [(SERVICE, "serve"), (SANDBOX, "sandbox")])
+def test_each_images_default_command_is_a_real_payments_command(name: str, command: str) -> None:
+    cmd = stage(name).last("CMD")
+    assert cmd is not None
+    assert parse_payments_command(cmd.exec_form()).command == command
 
 
 class _Health(BaseHTTPRequestHandler):
