@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import psycopg
@@ -16,6 +16,7 @@ from eventsourcing.persistence import (
     OperationalError,
     ProgrammingError,
 )
+from psycopg import sql
 
 from application.ledger import PaymentLedger
 
@@ -182,8 +183,49 @@ def postgres_conninfo(env: Mapping[str, str], application_name: str) -> str:
 
 
 def open_ledger(url: str) -> PaymentLedger:
-    """The payment ledger on the store at `url`, its tables created if missing."""
-    return survive_concurrent_schema_creation(lambda: PaymentLedger(event_store_env(url)))
+    """The payment ledger on the store at `url`, its schema and tables created if missing."""
+    env = event_store_env(url)
+
+    def create() -> PaymentLedger:
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+            prepare_postgres(env)
+        return PaymentLedger(dict(env))
+
+    return survive_concurrent_schema_creation(create)
+
+
+def prepare_postgres(env: Mapping[str, str]) -> None:
+    """One plain connection before the store's pool opens, for two reasons.
+
+    An unreachable server then fails within libpq's 5 s `connect_timeout`, naming
+    host:port and libpq's reason (the pool would wait 30 s and only say it got no
+    connection); and a `?schema=` that does not exist yet is created.
+    """
+    where = f"{env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT') or '5432'}"
+    try:
+        with psycopg.connect(postgres_conninfo(env, "payments-open"), autocommit=True) as conn:
+            schema = env.get("POSTGRES_SCHEMA")
+            if schema:
+                _create_schema(conn, schema, env.get("POSTGRES_USER") or "postgres")
+    except psycopg.OperationalError as error:
+        raise OperationalError(f"cannot connect to PostgreSQL at {where}: {error}") from error
+
+
+def _create_schema(conn: psycopg.Connection[Any], schema: str, user: str) -> None:
+    # Looked up first: CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege even
+    # when the schema exists, which a least-privilege production user lacks.
+    query = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+    if conn.execute(query, (schema,)).fetchone() is not None:
+        return
+    try:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise OperationalError(
+            f'schema "{schema}" does not exist and user "{user}" may not create it; '
+            f'create it as the database owner: CREATE SCHEMA "{schema}" AUTHORIZATION "{user}"'
+        ) from error
+    except psycopg.errors.UniqueViolation as error:  # another replica created it just now
+        raise IntegrityError(str(error)) from error
 
 
 def survive_concurrent_schema_creation(create: Callable[[], T], attempts: int = 8) -> T:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 import traceback
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -179,3 +182,60 @@ def test_a_store_that_fails_to_open_keeps_no_connection_open():
             PaymentLedger(event_store_env(missing_schema))
         failures.append(failure)
     assert connections_to_test_database() <= before
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never says a word (a hung or firewalled host)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+def assert_fails_quickly_naming(url: str, where: str, why: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(PersistenceError) as failure:
+        open_ledger(url)
+    assert time.monotonic() - started < 9
+    line = store_error_line(failure.value, url)
+    assert where in line and why in line.lower(), line
+
+
+def test_an_unreachable_postgres_fails_at_once_naming_host_port_and_why():
+    url = "postgresql://pay:hunter2@127.0.0.1:9/payments"
+    assert_fails_quickly_naming(url, "127.0.0.1:9", "refused")
+
+
+def test_a_postgres_that_never_answers_fails_within_seconds_naming_host_port(silent_server: int):
+    url = f"postgresql://pay@127.0.0.1:{silent_server}/payments"
+    assert_fails_quickly_naming(url, f"127.0.0.1:{silent_server}", "timeout")
+
+
+@pytest.mark.postgres
+def test_a_missing_schema_is_created():
+    url = fresh_postgres_url()
+    drop_postgres_schema(url)
+    try:
+        ledger = open_ledger(url)
+        ledger.close()
+        reopened = open_ledger(url)  # and an existing one is left as it is
+        reopened.close()
+    finally:
+        drop_postgres_schema(url)
+
+
+@pytest.mark.postgres
+def test_a_missing_schema_the_user_may_not_create_is_one_line_saying_how():
+    role, schema = f"r_{uuid.uuid4().hex[:12]}", f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres") as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')  # no CREATE on the database
+    try:
+        url = f"postgresql://{role}@127.0.0.1:5432/test?schema={schema}"
+        with pytest.raises(PersistenceError) as failure:
+            open_ledger(url)
+        line = store_error_line(failure.value, url)
+        assert f'CREATE SCHEMA "{schema}" AUTHORIZATION "{role}"' in line and "\n" not in line
+    finally:
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres") as conn:
+            conn.execute(f'DROP ROLE "{role}"')

@@ -214,3 +214,29 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert named in lines[0]
+
+
+def test_an_unreachable_postgres_stops_start_up_in_seconds_naming_host_port_and_why(
+    tmp_path: Path,
+) -> None:
+    settings = {
+        "JWT_SECRET": "x" * 40,
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
+        "EVENT_STORE_URL": "postgresql://pay:hunter2@127.0.0.1:9/payments",
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        payments("serve"),
+        env=clean_environment(**settings),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 10
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "127.0.0.1:9" in lines[0] and "refused" in lines[0].lower()
+    assert "hunter2" not in done.stderr
