@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from infrastructure.audit.checkpoint import (
 from infrastructure.audit.checkpoint_keys import CheckpointKeyError, generate_ed25519, load_key
 from infrastructure.audit.export import FORMATS, export_rows, write_rows
 from infrastructure.audit.verification import SealedHeads, verify_store
+from interfaces.cli.closed_pipe import quiet_when_the_reader_stops
 from interfaces.cli.event_store_option import StoreUnavailable, add_store_option, open_ledger
 from interfaces.cli.progress import notification_progress
 
@@ -74,7 +75,9 @@ def _register_show(commands: Any) -> None:
 def _register_export(commands: Any) -> None:
     export = commands.add_parser("export", help="one row per event, JSON lines or CSV")
     export.add_argument("--since", type=_instant, help="first time included (ISO 8601)")
-    export.add_argument("--until", type=_instant, help="last time included (ISO 8601)")
+    export.add_argument(
+        "--until", type=_until, help="last time included (ISO 8601; a date: its whole day)"
+    )
     export.add_argument("--format", choices=FORMATS, default="jsonl")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     add_store_option(export)
@@ -89,11 +92,21 @@ def _instant(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _until(text: str) -> datetime:
+    """A time as given; a date alone means the end of that day (its last microsecond)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return _instant(text)
+    return datetime.combine(day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
+
+
 def _fail(message: str, code: int = CANNOT_RUN) -> int:
     print(f"payments audit: {message}", file=sys.stderr)
     return code
 
 
+@quiet_when_the_reader_stops
 def run_verify(args: argparse.Namespace) -> int:
     try:
         sealed = _sealed_heads(args)
@@ -120,6 +133,7 @@ def _sealed_heads(args: argparse.Namespace) -> SealedHeads | None:
     return read_checkpoint(args.checkpoint, load_key(args.key_file))
 
 
+@quiet_when_the_reader_stops
 def run_seal(args: argparse.Namespace) -> int:
     try:
         key = load_key(args.key_file)
@@ -152,6 +166,7 @@ def run_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+@quiet_when_the_reader_stops
 def run_show(args: argparse.Namespace) -> int:
     try:
         with open_ledger(args) as ledger:
@@ -172,6 +187,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+@quiet_when_the_reader_stops
 def run_export(args: argparse.Namespace) -> int:
     try:
         with open_ledger(args) as ledger:

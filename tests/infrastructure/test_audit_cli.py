@@ -14,6 +14,7 @@ import pytest
 
 from application.ledger import PaymentLedger
 from domain.payment import payment_id_for
+from infrastructure.event_store.store import event_store_env
 from tests.infrastructure.payment_histories import START, expired, paid
 from tests.infrastructure.store_tampering import StoreTamperer
 
@@ -133,3 +134,34 @@ def test_a_missing_store_is_an_error_not_an_empty_pass(tmp_path: Path) -> None:
     result = payments("audit", "verify", "--store", f"sqlite:///{tmp_path / 'nope.db'}")
     assert result.returncode == 2
     assert "no event store" in result.stderr
+
+
+def test_until_a_date_includes_that_whole_day(history: PaymentLedger, store_url: str) -> None:
+    day = START.date().isoformat()  # both payments were opened at noon that day
+    result = payments("audit", "export", "--since", day, "--until", day, "--store", store_url)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted((row["orderId"], row["type"]) for row in rows) == [
+        ("ord_a", "Initiated"),
+        ("ord_b", "Initiated"),
+    ]
+
+
+def test_export_into_a_reader_that_stops_early_ends_without_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    ledger = PaymentLedger(event_store_env(url))
+    for number in range(120):  # well over a pipe's 64 KiB of rows
+        paid(ledger, f"ord_{number:03d}")
+    ledger.close()
+    export = subprocess.Popen(
+        [PAYMENTS, "audit", "export", "--store", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None and export.stderr is not None
+    assert export.stdout.readline()  # `| head -1`: read a line, then go away
+    export.stdout.close()
+    errors = export.stderr.read().decode()
+    export.wait(timeout=60)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+    assert export.returncode == 141  # as if killed by SIGPIPE, like `cat`; never 0
