@@ -22,6 +22,7 @@ from interfaces.dev_stack import dev_secrets
 from interfaces.dev_stack.banner import ready_banner
 from interfaces.dev_stack.children import ChildSpec
 from interfaces.dev_stack.plan import DevOptions, build_plan, mongo_uri
+from interfaces.dev_stack.service_env_file import write_service_env
 from interfaces.dev_stack.supervisor import StackError, StartInterrupted, Supervisor
 
 
@@ -101,13 +102,14 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"payments dev: {problem}", file=sys.stderr)
         return 2
+    env_file = write_service_env(plan, options.data_dir)
     stopping = threading.Event()
     _stop_on_signals(stopping)
     echo = None if args.quiet else sys.stderr
     supervisor = Supervisor(options.data_dir / "logs", stopping, echo)
     try:
         supervisor.start(plan)
-        print(ready_banner(plan, options.data_dir, mongo_uri(options)), flush=True)
+        print(ready_banner(plan, options.data_dir, mongo_uri(options), env_file), flush=True)
         supervisor.watch()
         return 0
     except StartInterrupted:

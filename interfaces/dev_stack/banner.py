@@ -22,8 +22,10 @@ def _users() -> list[str]:
     return [f"{user.email} / {seed.SEED_PASSWORD} ({user.role})" for user in seed.USERS]
 
 
-def ready_banner(plan: Sequence[ChildSpec], data_dir: Path, mongodb_uri: str) -> str:
-    """Where everything listens, who can log in, which cards to use."""
+def ready_banner(
+    plan: Sequence[ChildSpec], data_dir: Path, mongodb_uri: str, env_file: Path | None = None
+) -> str:
+    """Where everything listens, who can log in, which cards to use, where the settings are."""
     lines = ["", "payments dev is up:"]
     for spec in reversed(plan):
         lines.append(f"  {TITLES.get(spec.name, spec.name):<22} {spec.url}")
@@ -40,7 +42,15 @@ def ready_banner(plan: Sequence[ChildSpec], data_dir: Path, mongodb_uri: str) ->
         "Test users:",
         *(f"  {user}" for user in _users()),
         "Cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.",
+        *_other_commands(env_file),
         f"State and logs: {data_dir} (logs in {data_dir / 'logs'}). Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _other_commands(env_file: Path | None) -> list[str]:
+    if env_file is None:
+        return []
+    shown = env_file.relative_to(Path.cwd()) if env_file.is_relative_to(Path.cwd()) else env_file
+    return [f"The service's settings for other commands: payments reconcile --env-file {shown}"]

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from infrastructure.settings import Settings
 from interfaces.cli.main import main
 from interfaces.dev_stack.banner import ready_banner
 from interfaces.dev_stack.children import ChildSpec
 from interfaces.dev_stack.dev_secrets import SECRETS_FILE, load_or_create
 from interfaces.dev_stack.plan import DevOptions, build_plan
+from interfaces.dev_stack.service_env_file import write_service_env
 
 
 def by_name(options: DevOptions) -> dict[str, ChildSpec]:
@@ -108,3 +110,31 @@ def test_the_banner_names_the_urls_users_and_how_to_reach_real_stripe(tmp_path: 
     assert "testuser@example.com / password123 (user)" in banner
     assert "auditor@example.com / password123 (auditor)" in banner
     assert "stripe listen --forward-to localhost:8000/webhook" in banner
+
+
+def test_the_services_settings_are_written_for_the_other_commands(tmp_path: Path) -> None:
+    data_dir = tmp_path / "my data #1"  # a path a dotenv reader could trip on
+    plan = build_plan(DevOptions(data_dir, stripe_port=4002), load_or_create(data_dir))
+    service = next(spec for spec in plan if spec.name == "payments").env
+
+    env_file = write_service_env(plan, data_dir)
+
+    assert env_file == data_dir / "dev.env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    settings = Settings.from_environment({}, env_file=env_file)  # as reconcile reads it
+    assert settings.jwt_secret == service["JWT_SECRET"]
+    assert settings.stripe_webhook_secret == service["STRIPE_WEBHOOK_SECRET"]
+    assert settings.stripe_secret_key == service["STRIPE_SECRET_KEY"]
+    assert settings.stripe_api_base == "http://127.0.0.1:4002"
+    assert settings.event_store_url == f"sqlite:///{data_dir}/payments.db"
+    assert settings.mongodb_uri == service["MONGODB_URI"]
+    assert settings.internal_service_token == service["INTERNAL_SERVICE_TOKEN"]
+
+
+def test_the_banner_says_how_other_commands_get_the_settings(tmp_path: Path) -> None:
+    plan = build_plan(DevOptions(tmp_path), load_or_create(tmp_path))
+    env_file = write_service_env(plan, tmp_path)
+
+    banner = ready_banner(plan, tmp_path, "mongodb://127.0.0.1:27017/paymentdb", env_file)
+
+    assert f"payments reconcile --env-file {env_file}" in banner
