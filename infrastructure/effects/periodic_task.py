@@ -49,7 +49,7 @@ class PeriodicTask:
 
     async def _repeat(self) -> None:
         while not self._stop.is_set():
-            if self._only_when is not None and not await self._only_when():
+            if self._only_when is not None and not await self._allowed(self._only_when):
                 await self._pause(min(self.interval, GUARD_POLL_SECONDS))
                 continue
             try:
@@ -60,6 +60,17 @@ class PeriodicTask:
                     extra={"task": self.name, "error": f"{type(error).__name__}: {error}"},
                 )
             await self._pause(self.interval)
+
+    async def _allowed(self, only_when: Callable[[], Awaitable[bool]]) -> bool:
+        """The guard's answer; one that fails (e.g. the lock file cannot be opened) is a no."""
+        try:
+            return await only_when()
+        except Exception as error:
+            log.warning(
+                "periodic task guard failed; run skipped",
+                extra={"task": self.name, "error": f"{type(error).__name__}: {error}"},
+            )
+            return False
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -69,10 +69,18 @@ async def test_a_guarded_task_runs_only_while_its_guard_allows() -> None:
         runs.append(len(runs))
         ran.set()
 
-    task = PeriodicTask("sweep", INTERVAL, sweep, only_when=lambda: leading)
+    asked = 0
+
+    async def guard() -> bool:
+        nonlocal asked
+        asked += 1
+        return leading
+
+    task = PeriodicTask("sweep", INTERVAL, sweep, only_when=guard)
     await task.start()
     try:
         await intervals_pass(5)
+        assert asked > 0  # the guard was asked, and said no
         assert runs == []
 
         leading = True
@@ -81,3 +89,25 @@ async def test_a_guarded_task_runs_only_while_its_guard_allows() -> None:
         await task.stop()
 
     assert runs
+
+
+async def test_a_guard_that_fails_skips_the_run_and_is_asked_again() -> None:
+    asked = 0
+    ran = asyncio.Event()
+
+    async def guard() -> bool:
+        nonlocal asked
+        asked += 1
+        if asked == 1:
+            raise OSError("lock file unreadable")
+        return asked > 2
+
+    async def sweep() -> None:
+        ran.set()
+
+    task = PeriodicTask("sweep", INTERVAL, sweep, only_when=guard)
+    await task.start()
+    try:
+        await asyncio.wait_for(ran.wait(), timeout=20)
+    finally:
+        await task.stop()

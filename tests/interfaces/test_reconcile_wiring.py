@@ -1,5 +1,5 @@
 """The reconciliation sweep (issue 7) is part of the service graph: `payments serve`
-alone runs it, `payments worker` runs it once, and only where the processor leads."""
+alone runs it, `payments worker` runs it once, and only the process holding its lock."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from infrastructure.effects.periodic_task import PeriodicTask
-from infrastructure.effects.processor_leadership import FileLockLeadership
-from infrastructure.effects.processor_runner import PaymentProcessor
+from infrastructure.effects.reconcile_lock import FileLockLeadership
 from infrastructure.settings import Settings
 from interfaces.cli import worker as worker_command
 from interfaces.composition import RECONCILE_TASK, BackgroundWorker, Services, build_services
@@ -33,37 +32,63 @@ def reconcile_tasks(workers: Sequence[BackgroundWorker]) -> list[PeriodicTask]:
     return [w for w in workers if isinstance(w, PeriodicTask) and w.name == RECONCILE_TASK]
 
 
-async def test_the_served_graph_reconciles_once_its_processor_leads(
+def lock_beside(tmp_path: Path) -> FileLockLeadership:
+    """The lock another process on the same SQLite file would take."""
+    return FileLockLeadership(Path(f"{tmp_path / 'payments.db'}.reconcile.lock"))
+
+
+def swept(caplog: pytest.LogCaptureFixture) -> bool:
+    # Without STRIPE_SECRET_KEY, the sweep's Stripe listing is refused and logged.
+    return any(r.getMessage() == "stripe is not configured" for r in caplog.records)
+
+
+async def test_the_served_graph_reconciles_once_it_holds_the_lock(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     services = build_services(settings_on(tmp_path))
     assert len(reconcile_tasks(services.workers)) == 1
-    processor = next(w for w in services.workers if isinstance(w, PaymentProcessor))
 
     with caplog.at_level(logging.INFO):
         async with running(services):
             deadline = asyncio.get_running_loop().time() + 20
-            # Without STRIPE_SECRET_KEY, the sweep's Stripe listing is refused and logged.
-            while not any(r.getMessage() == "stripe is not configured" for r in caplog.records):
+            while not swept(caplog):
                 assert asyncio.get_running_loop().time() < deadline, "the sweep never ran"
                 await asyncio.sleep(0.05)
-            assert processor.is_active
+            assert not lock_beside(tmp_path).try_acquire()  # this process holds it
+
+    after_stop = lock_beside(tmp_path)
+    assert after_stop.try_acquire()  # given back on shutdown
+    after_stop.release()
 
 
-async def test_a_standby_does_not_reconcile(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_a_process_without_the_lock_does_not_reconcile(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    refusals = 0
+    try_acquire = FileLockLeadership.try_acquire
+
+    def counted(self: FileLockLeadership) -> bool:
+        nonlocal refusals
+        held = try_acquire(self)
+        refusals += not held
+        return held
+
+    monkeypatch.setattr(FileLockLeadership, "try_acquire", counted)
     services = build_services(settings_on(tmp_path))
-    other_worker = FileLockLeadership(Path(f"{tmp_path / 'payments.db'}.processor.lock"))
-    assert other_worker.try_acquire()
+    other_process = lock_beside(tmp_path)
+    assert other_process.try_acquire()
     try:
         with caplog.at_level(logging.INFO):
             async with running(services):
-                await asyncio.sleep(1.5)  # longer than the sweep's interval
+                deadline = asyncio.get_running_loop().time() + 20
+                # Asked at every turn of the schedule: three refusals span two whole intervals.
+                while refusals < 3:
+                    assert asyncio.get_running_loop().time() < deadline, "never asked"
+                    await asyncio.sleep(0.05)
     finally:
-        other_worker.release()
+        other_process.release()
 
-    assert not any(r.getMessage() == "stripe is not configured" for r in caplog.records)
+    assert not swept(caplog)
 
 
 def test_the_worker_command_runs_the_graphs_sweep_not_a_second_one(
