@@ -9,6 +9,9 @@ A fault matches a route (`order_get`, `order_status`, `release` or `*`) and has 
 - `malformed`: answer 200 with a broken body; `variant` picks how: `price`
   (non-numeric price), `quantity` (negative), `missing` (no totalAmount), `type`
   (order is a list), `json` (truncated JSON).
+- `reply`: do the work, then answer `status` (default 200) with `body` verbatim
+  (default none): a neighbour whose success looks other than documented, such
+  as `200 {}`, `204` or a body naming another order.
 
 `apply: true` makes `status`/`malformed` do the work first and then lose the
 answer. A fault lasts `duration` seconds (`seconds` for the non-delay modes;
@@ -26,7 +29,7 @@ import msgspec
 from sandbox.shop.errors import BadRequest
 
 ROUTES = frozenset({"order_get", "order_status", "release", "*"})
-MODES = frozenset({"status", "down", "delay", "malformed"})
+MODES = frozenset({"status", "down", "delay", "malformed", "reply"})
 VARIANTS = frozenset({"price", "quantity", "missing", "type", "json"})
 
 
@@ -42,6 +45,7 @@ class FaultSpec(msgspec.Struct, forbid_unknown_fields=True):
     times: int | None = None
     variant: str = "price"
     apply: bool = False
+    body: str = ""
 
 
 @dataclass(slots=True)
@@ -53,6 +57,7 @@ class Fault:
     delay: float
     variant: str
     apply: bool
+    body: str
     until: float | None
     remaining: int | None
     hits: int = field(default=0)
@@ -71,6 +76,7 @@ class Fault:
             "delay": self.delay,
             "variant": self.variant,
             "apply": self.apply,
+            "body": self.body,
             "secondsLeft": left,
             "remaining": self.remaining,
             "hits": self.hits,
@@ -86,6 +92,8 @@ def _validate(spec: FaultSpec) -> None:
         raise BadRequest(f"variant must be one of {sorted(VARIANTS)}")
     if spec.status is not None and not 100 <= spec.status <= 599:
         raise BadRequest("status must be an HTTP status code")
+    if spec.body and spec.status in (204, 304):
+        raise BadRequest(f"a {spec.status} answer has no body")
 
 
 def _lifetime(spec: FaultSpec) -> float | None:
@@ -112,7 +120,7 @@ class FaultBoard:
         _validate(spec)
         is_delay = spec.mode == "delay"
         lifetime = _lifetime(spec)
-        default_status = 503 if spec.mode == "down" else 500
+        default_status = {"down": 503, "reply": 200}.get(spec.mode, 500)
         fault = Fault(
             id=self._next_id,
             route=spec.route,
@@ -120,7 +128,8 @@ class FaultBoard:
             status=spec.status or default_status,
             delay=_delay(spec) if is_delay else 0.0,
             variant=spec.variant,
-            apply=spec.apply or is_delay,
+            apply=spec.apply or is_delay or spec.mode == "reply",
+            body=spec.body,
             until=None if lifetime is None else time.monotonic() + lifetime,
             remaining=spec.times,
         )

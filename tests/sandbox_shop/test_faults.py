@@ -105,3 +105,50 @@ def test_a_delayed_answer_times_the_client_out_but_the_work_is_done(shop: Runnin
 def test_bad_fault_specs_are_refused(shop: RunningShop) -> None:
     for spec in ({"route": "everything"}, {"mode": "explode"}, {"colour": "red"}):
         assert shop.http.post("/_shop/faults", json=spec).status_code == 400, spec
+
+
+def _release(shop: RunningShop, order_id: str) -> httpx.Response:
+    return shop.http.post(
+        "/internal/inventory/release",
+        json={"orderId": order_id, "productId": HEADPHONES, "quantity": 1},
+        headers={**shop.internal_headers(), "Idempotency-Key": f"release:{order_id}"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(200, "{}"), (200, ""), (204, ""), (200, '{"ok": true}')]
+)
+def test_a_reply_fault_does_the_work_and_answers_as_told(
+    shop: RunningShop, status: int, body: str
+) -> None:
+    paid, abandoned = (shop.create_order(shop.login(), [(HEADPHONES, 1)]) for _ in range(2))
+    stock = shop.stock(HEADPHONES)
+    shop.set_fault("order_status", mode="reply", status=status, body=body)
+    shop.set_fault("release", mode="reply", status=status, body=body)
+
+    confirmed, released = _confirm(shop, paid["_id"]), _release(shop, abandoned["_id"])
+
+    for answer in (confirmed, released):
+        assert (answer.status_code, answer.text) == (status, body)
+        assert answer.headers.get("content-type") == ("application/json" if body else None)
+    assert shop.order(paid["_id"])["status"] == "CONFIRMED"
+    assert shop.stock(HEADPHONES) == stock + 1
+    calls = shop.calls(paid["_id"]) + shop.calls(abandoned["_id"])
+    assert [c["status"] for c in calls] == [status, status]
+
+
+def test_a_reply_fault_can_name_another_order(shop: RunningShop) -> None:
+    order, other = (shop.create_order(shop.login(), [(HEADPHONES, 1)]) for _ in range(2))
+    shop.set_fault("order_status", mode="reply", body=json.dumps({"order": other}), times=1)
+
+    answer = _confirm(shop, order["_id"])
+
+    assert answer.json() == {"order": other}
+    assert shop.order(order["_id"])["status"] == "CONFIRMED"
+    assert shop.order(other["_id"])["status"] == "PENDING"
+
+
+def test_a_bodiless_status_with_a_body_is_refused(shop: RunningShop) -> None:
+    spec = {"route": "order_status", "mode": "reply", "status": 204, "body": "{}"}
+
+    assert shop.http.post("/_shop/faults", json=spec).status_code == 400

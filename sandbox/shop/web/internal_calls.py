@@ -124,6 +124,9 @@ async def _faulty(
     if fault.mode == "delay":
         await asyncio.sleep(fault.delay)
         return real
+    if fault.mode == "reply":
+        headers = list(_JSON) if fault.body else []
+        return Answer(fault.status, headers, bytearray(fault.body.encode()))
     if fault.mode == "malformed":
         order = shop.orders.find(order_id) if order_id else None
         document = order_document(order) if order is not None else None
