@@ -21,6 +21,9 @@ MIN_JWT_SECRET_BYTES = 32
 # Stripe's webhook signing secrets; anything else (an API key pasted in the wrong
 # place, a placeholder) would make every genuine delivery "Invalid signature".
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+# Create-session calls per user per minute: a shopper never needs 30; a script does.
+DEFAULT_CREATE_SESSION_RATE_LIMIT = 30
+MAX_CREATE_SESSION_RATE_LIMIT = 1000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -54,6 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_failed_policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL
     log_level: str = "INFO"
     reconcile_interval_seconds: int = 300
+    create_session_rate_limit: int = DEFAULT_CREATE_SESSION_RATE_LIMIT
     effect_concurrency: int = 32
     effect_lease_seconds: int = 60
 
@@ -190,6 +194,12 @@ def _parse(read: _Reader) -> Settings:
         ),
         log_level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         reconcile_interval_seconds=read.integer("RECONCILE_INTERVAL_SECONDS", 300, 1, 86400),
+        create_session_rate_limit=read.integer(
+            "CREATE_SESSION_RATE_LIMIT",
+            DEFAULT_CREATE_SESSION_RATE_LIMIT,
+            1,
+            MAX_CREATE_SESSION_RATE_LIMIT,
+        ),
         effect_concurrency=read.integer("EFFECT_CONCURRENCY", 32, 1, 1024),
         effect_lease_seconds=read.integer("EFFECT_LEASE_SECONDS", 60, 1, 3600),
     )

@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
+from infrastructure.settings import DEFAULT_CREATE_SESSION_RATE_LIMIT
 from interfaces.auth import jwt_auth
 from interfaces.composition import Services
 from interfaces.controllers.health import HealthController
@@ -18,6 +19,7 @@ from interfaces.controllers.payments import PaymentsController
 from interfaces.controllers.webhook import WebhookController
 from interfaces.errors import handle_error
 from interfaces.lifecycle import running
+from interfaces.rate_limit import per_user_rate_limit
 
 # The gateway strips `/payments`, Stripe CLI posts to `/webhook`: serve both forms.
 PREFIXES = ("/payments", "/")
@@ -29,13 +31,20 @@ PAYMENT_CONTROLLERS: list[ControllerRouterHandler] = [
 ]
 
 
-def create_app(services: Services) -> Litestar:
-    """The HTTP app over `services`; the lifespan starts and stops its workers."""
+def create_app(
+    services: Services, *, create_session_rate_limit: int = DEFAULT_CREATE_SESSION_RATE_LIMIT
+) -> Litestar:
+    """The HTTP app over `services`; the lifespan starts and stops its workers.
+
+    `create_session_rate_limit` is create-session calls per user per minute.
+    """
     routers = [Router(path=prefix, route_handlers=PAYMENT_CONTROLLERS) for prefix in PREFIXES]
     return Litestar(
         route_handlers=[*routers, HealthController],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
+        # The JWT middleware inserts itself first, so the rate limit sees the caller.
         on_app_init=[jwt_auth(services.jwt_secret).on_app_init],
+        middleware=[per_user_rate_limit(create_session_rate_limit).middleware],
         exception_handlers={Exception: handle_error},
         lifespan=[_lifespan(services)],
         openapi_config=OpenAPIConfig(title="Payment service", version="1.0.0"),

@@ -15,7 +15,10 @@ from litestar.exceptions import (
     NotAuthorizedException,
     ValidationException,
 )
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
 
 from application.errors import (
     CheckoutUnavailable,
@@ -27,6 +30,7 @@ from application.errors import (
 )
 from application.stripe_events import MalformedStripeEvent
 from domain.errors import InvalidAmount, InvalidOrder
+from interfaces.rate_limit import RESET_HEADER
 from interfaces.webhook_signature import InvalidSignature
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,12 @@ FIXED_ANSWERS: dict[type[Exception], tuple[int, str]] = {
 }
 
 
-def error_response(status: int, message: str) -> Response[dict[str, str]]:
-    return Response({"error": message}, status_code=status, media_type=MediaType.JSON)
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, str]]:
+    return Response(
+        {"error": message}, status_code=status, media_type=MediaType.JSON, headers=headers
+    )
 
 
 def answer_for(error: Exception) -> tuple[int, str]:
@@ -102,7 +110,17 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
             "request refused",
             extra={"path": request.url.path, "status": status, "reason": str(error)[:200]},
         )
-    return error_response(status, message)
+    return error_response(status, message, _headers_of(error))
+
+
+def _headers_of(error: Exception) -> dict[str, str] | None:
+    """An HTTP exception's own headers; a 429 also says when to retry."""
+    if not isinstance(error, HTTPException) or not error.headers:
+        return None
+    headers = dict(error.headers)
+    if error.status_code == HTTP_429_TOO_MANY_REQUESTS and RESET_HEADER in headers:
+        headers["Retry-After"] = headers[RESET_HEADER]
+    return headers
 
 
 def _validation_message(error: ValidationException) -> str:
@@ -129,6 +147,8 @@ def _order_id_message(problem: str) -> str:
 def _http_message(error: HTTPException) -> str:
     if error.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         return "Payload too large"
+    if error.status_code == HTTP_429_TOO_MANY_REQUESTS:
+        return "Too many requests"
     if error.status_code >= 500:
         return INTERNAL_ERROR
     if _is_json_syntax_error(error.detail):

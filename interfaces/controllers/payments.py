@@ -22,6 +22,7 @@ from interfaces.errors import (
     ORDER_ID_REQUIRED,
     BadRequest,
 )
+from interfaces.rate_limit import PER_USER_RATE_LIMIT
 
 # `{"orderId": "…"}` is a few dozen bytes; Litestar's default would buffer 10 MB.
 MAX_CREATE_SESSION_BYTES = 16 * 1024
@@ -98,6 +99,7 @@ class PaymentsController(Controller):
         status_code=200,
         before_request=require_json,
         request_max_body_size=MAX_CREATE_SESSION_BYTES,
+        opt={PER_USER_RATE_LIMIT: True},
     )
     async def create_session(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,9 @@ def ledger(tmp_path: Path) -> Iterator[PaymentLedger]:
     store.close()
 
 
-@pytest.fixture
-async def api(ledger: PaymentLedger) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def api_on(ledger: PaymentLedger, **app_options: Any) -> AsyncIterator[Api]:
+    """The app over fakes and `ledger`; `app_options` go to `create_app`."""
     orders, checkout, view = FakeOrderDirectory(), FakeCheckoutGateway(), InMemoryStatusView()
     services = wire(
         ledger,
@@ -98,5 +100,11 @@ async def api(ledger: PaymentLedger) -> AsyncIterator[Api]:
         jwt_secret=JWT_SECRET,
         webhook_secrets=f"{WEBHOOK_SECRET},{OLD_WEBHOOK_SECRET}",
     )
-    async with AsyncTestClient(create_app(services)) as client:
+    async with AsyncTestClient(create_app(services, **app_options)) as client:
         yield Api(client, services, orders, checkout, view, ledger)
+
+
+@pytest.fixture
+async def api(ledger: PaymentLedger) -> AsyncIterator[Api]:
+    async with api_on(ledger) as api:
+        yield api

@@ -31,6 +31,7 @@ def test_defaults_with_only_the_two_secrets() -> None:
     assert settings.log_level == "INFO"
     assert settings.frontend_url == "http://localhost:3000"
     assert settings.reconcile_interval_seconds == 300
+    assert settings.create_session_rate_limit == 30
     assert settings.mongodb_uri is None and settings.stripe_secret_key is None
 
 
@@ -66,6 +67,8 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
         ("PORT", "\uff18\uff10\uff18\uff10"),  # full-width 8080: int() would read it
         ("CHECKOUT_EXPIRES_MINUTES", "\u0663\u0660"),  # Arabic-Indic 30
         ("RECONCILE_INTERVAL_SECONDS", "\u00b9"),
+        ("CREATE_SESSION_RATE_LIMIT", "0"),
+        ("CREATE_SESSION_RATE_LIMIT", "30/min"),
         ("STRIPE_WEBHOOK_SECRET", " , "),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,,whsec_b"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,"),
