@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -93,14 +96,49 @@ async def test_a_timeout_is_unavailable_and_the_retry_releases_once(shop: Runnin
     assert shop.stock(CABLE) == before
 
 
-async def test_a_garbled_release_reply_is_unavailable(
-    shop: RunningShop, inventory: HttpInventoryLedger
-) -> None:
-    order_id = reserved_order(shop)
-    shop.set_fault("release", mode="malformed", variant="price", times=1)
+DONE_REPLIES = [
+    {"mode": "reply", "status": 200, "body": "{}"},
+    {"mode": "reply", "status": 200, "body": ""},
+    {"mode": "reply", "status": 204},
+    {"mode": "reply", "status": 200, "body": '{"ok": true}'},
+    {"mode": "malformed", "variant": "price", "apply": True},
+]
 
-    with pytest.raises(InventoryServiceUnavailable):
+
+@pytest.mark.parametrize("reply", DONE_REPLIES)
+async def test_any_2xx_is_done_whatever_its_body(
+    shop: RunningShop,
+    inventory: HttpInventoryLedger,
+    reply: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    before = shop.stock(CABLE)
+    order_id = reserved_order(shop)
+    shop.set_fault("release", **reply)
+
+    with caplog.at_level(logging.WARNING):
         await inventory.release(order_id, CABLE, 3)
+
+    assert shop.stock(CABLE) == before
+    assert len(shop.calls(order_id, route="release")) == 1
+    assert caplog.records == []  # a body in another shape says nothing against the release
+
+
+async def test_a_reply_about_another_order_is_a_warning_and_the_release_is_done(
+    shop: RunningShop, inventory: HttpInventoryLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = shop.stock(CABLE)
+    order_id, other_id = reserved_order(shop), reserved_order(shop)
+    other = {"orderId": other_id, "productId": CABLE, "released": 3}
+    shop.set_fault("release", mode="reply", body=json.dumps(other))
+
+    with caplog.at_level(logging.WARNING):
+        await inventory.release(order_id, CABLE, 3)
+
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert order_id in warning.getMessage() and other_id in warning.getMessage()
+    assert shop.stock(CABLE) == before - 3  # this order's units are back, the other's not
+    assert len(shop.calls(order_id, route="release")) == 1
 
 
 async def test_an_inventory_service_that_is_not_running_is_unavailable() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -196,14 +198,46 @@ async def test_a_status_change_that_fails_can_simply_be_sent_again(
     assert shop.effects(placed["_id"])["cancelled"] == 1
 
 
-async def test_a_garbled_status_reply_is_unavailable_so_the_change_is_retried(
-    shop: RunningShop, orders: HttpOrderDirectory
+DONE_REPLIES = [
+    {"mode": "reply", "status": 200, "body": "{}"},
+    {"mode": "reply", "status": 200, "body": ""},
+    {"mode": "reply", "status": 204},
+    {"mode": "reply", "status": 200, "body": '{"ok": true}'},
+    {"mode": "reply", "status": 202, "body": "accepted"},
+    {"mode": "malformed", "variant": "type", "apply": True},
+    {"mode": "malformed", "variant": "json", "apply": True},
+]
+
+
+@pytest.mark.parametrize("reply", DONE_REPLIES)
+async def test_any_2xx_is_done_whatever_its_body(
+    shop: RunningShop,
+    orders: HttpOrderDirectory,
+    reply: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     placed = usd_order(shop)
-    shop.set_fault("order_status", mode="malformed", variant="type", times=1)
+    shop.set_fault("order_status", **reply)
 
-    with pytest.raises(OrderServiceUnavailable):
+    with caplog.at_level(logging.WARNING):
         await orders.set_status(placed["_id"], "CONFIRMED")
-    assert shop.order(placed["_id"])["status"] == "PENDING"
-    await orders.set_status(placed["_id"], "CONFIRMED")
+
     assert shop.order(placed["_id"])["status"] == "CONFIRMED"
+    assert len(shop.calls(placed["_id"], route="order_status")) == 1
+    assert caplog.records == []  # a body in another shape says nothing against the change
+
+
+async def test_a_reply_naming_another_order_is_a_warning_and_the_change_is_done(
+    shop: RunningShop, orders: HttpOrderDirectory, caplog: pytest.LogCaptureFixture
+) -> None:
+    placed, other = usd_order(shop), usd_order(shop)
+    shop.set_fault("order_status", mode="reply", body=json.dumps({"order": other}))
+
+    with caplog.at_level(logging.WARNING):
+        await orders.set_status(placed["_id"], "CONFIRMED")
+
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert placed["_id"] in warning.getMessage() and other["_id"] in warning.getMessage()
+    assert warning.__dict__["orderId"] == placed["_id"]
+    assert shop.order(placed["_id"])["status"] == "CONFIRMED"
+    assert len(shop.calls(placed["_id"], route="order_status")) == 1

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from domain.money import Money
-from infrastructure.neighbours.order_wire import GarbledReply, check_release_reply, order_snapshot
+from infrastructure.neighbours.order_wire import (
+    GarbledReply,
+    order_snapshot,
+    release_reply_contradiction,
+    status_reply_contradiction,
+)
 
 
 def body(**changes: Any) -> bytes:
@@ -59,8 +64,43 @@ def test_an_order_that_cannot_be_charged_exactly_is_garbled(changes: dict[str, A
         order_snapshot(body(**changes), "ord_1")
 
 
-def test_a_release_reply_about_another_item_is_garbled() -> None:
-    reply = json.dumps({"orderId": "ord_1", "productId": "p2", "released": 1}).encode()
+SAYS_NOTHING = [b"", b"  ", b"{}", b'{"ok": true}', b"[]", b"null", b'{"order": [', b"OK"]
 
-    with pytest.raises(GarbledReply):
-        check_release_reply(reply, "ord_1", "p1")
+
+@pytest.mark.parametrize("reply", SAYS_NOTHING)
+def test_a_reply_in_another_shape_or_none_says_nothing_against_the_request(reply: bytes) -> None:
+    assert status_reply_contradiction(reply, "ord_1", "CONFIRMED") is None
+    assert release_reply_contradiction(reply, "ord_1", "p1") is None
+
+
+def test_a_reply_that_agrees_with_the_request_says_nothing_against_it() -> None:
+    status = json.dumps({"order": {"_id": "ord_1", "status": "CONFIRMED", "items": []}})
+    release = json.dumps({"orderId": "ord_1", "productId": "p1", "released": 2})
+
+    assert status_reply_contradiction(status.encode(), "ord_1", "CONFIRMED") is None
+    assert release_reply_contradiction(release.encode(), "ord_1", "p1") is None
+
+
+@pytest.mark.parametrize(
+    ("order_id", "status", "named"),
+    [("ord_2", "CONFIRMED", "ord_2 CONFIRMED"), ("ord_1", "CANCELLED", "ord_1 CANCELLED")],
+)
+def test_a_status_reply_naming_another_order_or_status_is_a_contradiction(
+    order_id: str, status: str, named: str
+) -> None:
+    reply = json.dumps({"order": {"_id": order_id, "status": status}}).encode()
+
+    contradiction = status_reply_contradiction(reply, "ord_1", "CONFIRMED")
+
+    assert contradiction == f"asked ord_1 CONFIRMED, answered {named}"
+
+
+@pytest.mark.parametrize(("order_id", "product_id"), [("ord_1", "p2"), ("ord_2", "p1")])
+def test_a_release_reply_about_another_item_is_a_contradiction(
+    order_id: str, product_id: str
+) -> None:
+    reply = json.dumps({"orderId": order_id, "productId": product_id, "released": 1}).encode()
+
+    contradiction = release_reply_contradiction(reply, "ord_1", "p1")
+
+    assert contradiction == f"asked ord_1 p1, answered {order_id} {product_id}"
