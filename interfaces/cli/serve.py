@@ -51,7 +51,10 @@ def app_for(settings: Settings) -> Litestar:
     from interfaces.app import create_app  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
 
-    return create_app(build_services(settings))
+    return create_app(
+        build_services(settings),
+        create_session_rate_limit=settings.create_session_rate_limit,
+    )
 
 
 def app_from_environment() -> Litestar:
