@@ -15,8 +15,9 @@ from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.event_store.store import event_store_env
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_rebuild import rebuild
-from infrastructure.mongo.projection_runner import ProjectionRunner
+from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_projection import PaymentStatusProjection
+from tests.infrastructure.mongo_view_position import view_reaches
 from tests.infrastructure.payment_story import PaymentStory
 
 Document = dict[str, Any]
@@ -44,17 +45,18 @@ def view_contents(mongo_db: Database[Document]) -> list[Document]:
     return list(mongo_db.payments.find({}, {"_id": 0}).sort("orderId", 1))
 
 
-def test_a_rebuilt_view_is_identical_to_the_live_one(
-    ledger: PaymentLedger, mongo_db: Database[Document]
+async def test_a_rebuilt_view_is_identical_to_the_live_one(
+    ledger: PaymentLedger, mongo_database_uri: str, mongo_db: Database[Document]
 ) -> None:
-    view = MongoPaymentView(mongo_db)
-    view.ensure_indexes()
-    runner = ProjectionRunner(ledger, PaymentStatusProjection(view, ledger), poll_interval=0.2)
-    runner.start()
-    tell_several_stories(ledger)
-    assert runner.wait(ledger.last_notification_id(), timeout=15)
-    runner.stop()
+    worker = StatusProjectionWorker(ledger, mongo_database_uri)
+    await worker.start()
+    try:
+        tell_several_stories(ledger)
+        assert await view_reaches(mongo_db, ledger, ledger.last_notification_id())
+    finally:
+        await worker.stop()
     live = view_contents(mongo_db)
+    view = MongoPaymentView(mongo_db)
 
     summary = rebuild(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
 
