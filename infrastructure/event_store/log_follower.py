@@ -54,11 +54,13 @@ class LogConsumer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FollowerTimings:
-    """How often to look without a wake-up, how much to read at once, how to back off."""
+    """How often to look without a wake-up, how much to read at once, how to back off,
+    and how long `stop()` waits for a batch in hand."""
 
     poll_interval: float = 1.0
     batch_size: int = 500
     backoff: Backoff = field(default_factory=Backoff)
+    stop_timeout: float = 10.0
 
 
 class LogFollower:
@@ -107,16 +109,37 @@ class LogFollower:
         if channel is not None:
             self._tasks.append(asyncio.create_task(self._listen(*channel), name=f"listen:{name}"))
 
-    async def stop(self) -> None:
-        """Lets the batch in hand finish (its position is stored with it), then returns."""
+    async def stop(self) -> bool:
+        """Lets the batch in hand finish (its position is stored with it), then returns True.
+
+        False if that batch is still in a call after `stop_timeout` (a database that
+        stopped answering): its thread runs on, so the caller must leave open what it uses.
+        """
         self._stop.set()
         self._ledger.remove_listener(self._on_saved)
         for task in self._tasks[1:]:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            done, late = await asyncio.wait(self._tasks, timeout=self._timings.stop_timeout)
+            for task in done:
+                with contextlib.suppress(asyncio.CancelledError):
+                    task.result()
+            if late:
+                log.error(
+                    "log follower did not stop in time; its connections are left open",
+                    extra={
+                        "consumer": self._consumer.name,
+                        "timeoutSeconds": self._timings.stop_timeout,
+                        "alert": True,
+                    },
+                )
+                return False
         self._tasks = []
+        return True
+
+    def still_running(self) -> bool:
+        """True while following, and after `stop()` while a late batch is still in its call."""
+        return any(not task.done() for task in self._tasks)
 
     def _on_saved(self, notification_id: int) -> None:
         """Called by the ledger from whatever thread saved: look at the log now."""

@@ -41,5 +41,11 @@ class StatusProjectionWorker:
 
     async def stop(self) -> None:
         """Lets the batch in hand reach MongoDB, then closes the client."""
-        await self.follower.stop()
-        await asyncio.to_thread(self._client.close)
+        # A MongoDB call that outlived the timeout may still be using the client: leave it open.
+        if await self.follower.stop():
+            await asyncio.to_thread(self._client.close)
+
+    def still_running(self) -> bool:
+        """True while running, and after `stop()` while a MongoDB call outlives it
+        (the ledger must then stay open too)."""
+        return self.follower.still_running()

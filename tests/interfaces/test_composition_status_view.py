@@ -14,6 +14,7 @@ from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.composition import build_services
+from tests.infrastructure.mongo_view_position import view_reaches
 from tests.infrastructure.payment_story import PaymentStory
 from tests.interfaces.conftest import as_user
 
@@ -34,18 +35,19 @@ async def test_statuses_are_read_from_the_projected_mongodb_view(
     assert len(workers) == 1
     assert isinstance(services.status_view, MongoPaymentStatusView)
     projection = workers[0]
-    assert not projection.runner.is_running
+    assert not projection.still_running()
 
     # The app's own lifespan starts the worker on entry and stops it on exit.
     async with AsyncTestClient(create_app(services)) as client:
-        assert projection.runner.is_running
+        assert projection.still_running()
         PaymentStory(services.ledger, "ord_wired").initiate().paid()
-        assert projection.runner.wait(services.ledger.last_notification_id(), timeout=15)
+        ledger = services.ledger
+        assert await view_reaches(mongo_db, ledger, ledger.last_notification_id())
         response = await client.get(
             "/payments/status/ord_wired", headers=as_user("user_1", secret=settings.jwt_secret)
         )
 
-    assert not projection.runner.is_running
+    assert not projection.still_running()
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "SUCCESS"
     document = mongo_db.payments.find_one({"orderId": "ord_wired"})

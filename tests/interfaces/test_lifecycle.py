@@ -1,17 +1,22 @@
 """Workers start and stop the same way under `payments serve` and `payments worker`:
-whatever fails, what started is stopped, the clients are closed, and nothing a live
-thread still uses is closed under it."""
+whatever fails, what started is stopped, the clients are closed, and nothing a call
+still in a thread uses is closed under it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import Notification
 from litestar.testing import AsyncTestClient
 
 from application.ledger import PaymentLedger
+from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from interfaces.app import create_app
 from interfaces.cli.worker import run_until_signalled
@@ -19,6 +24,8 @@ from interfaces.composition import Services, wire
 from interfaces.lifecycle import shut_down
 from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, InMemoryStatusView
 from tests.interfaces.conftest import JWT_SECRET, WEBHOOK_SECRET
+
+HANG_SECONDS = 20.0
 
 
 @dataclass
@@ -140,16 +147,25 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-class StuckRunner:
-    """A projection thread that did not end within the stop timeout."""
+class HangingConsumer:
+    """A view whose database stopped answering: its first call blocks until released."""
 
-    is_running = True
+    name = "status-view"
 
-    def stop(self) -> bool:
-        return False
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def position(self) -> int:
+        self.entered.set()
+        self.release.wait(HANG_SECONDS)
+        return 0
+
+    def consume(self, notifications: Sequence[Notification]) -> None:
+        return None
 
 
-async def test_a_projection_thread_that_outlives_stop_keeps_its_client_and_the_ledger_open(
+async def test_a_projection_call_that_outlives_stop_keeps_its_client_and_the_ledger_open(
     ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
 ) -> None:
     journal = Journal()
@@ -157,11 +173,22 @@ async def test_a_projection_thread_that_outlives_stop_keeps_its_client_and_the_l
     projection = StatusProjectionWorker(ledger, "mongodb://127.0.0.1:1/paymentdb")
     client_closes: list[bool] = []
     projection._client.close = lambda: client_closes.append(True)  # type: ignore[method-assign]
-    projection.runner = StuckRunner()  # type: ignore[assignment]
-
-    with caplog.at_level(logging.ERROR):
-        await shut_down([projection], services)
+    hanging = HangingConsumer()
+    timings = FollowerTimings(poll_interval=3600.0, stop_timeout=0.1)
+    projection.follower = LogFollower(ledger, hanging, timings)
+    await projection.start()
+    try:
+        assert await asyncio.to_thread(hanging.entered.wait, HANG_SECONDS)
+        with caplog.at_level(logging.ERROR):
+            await shut_down([projection], services)
+        assert projection.still_running()
+    finally:
+        hanging.release.set()
 
     assert client_closes == []
     assert journal.entries == ["close orders", "close stripe"]
     assert any(getattr(r, "alert", False) for r in caplog.records)
+    deadline = asyncio.get_running_loop().time() + HANG_SECONDS
+    while projection.still_running():  # let the late call end before the ledger closes
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
