@@ -25,6 +25,13 @@ WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 DEFAULT_CREATE_SESSION_RATE_LIMIT = 30
 MAX_CREATE_SESSION_RATE_LIMIT = 1000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The HTTP server's guards against clients that hold connections (ADR 0005): a request's
+# line and headers must arrive within this many seconds of the connection (or of the
+# previous answer); granian takes at most 60 s.
+DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS = 10
+MAX_HTTP_HEADER_TIMEOUT_SECONDS = 60
+DEFAULT_HTTP_KEEPALIVE_SECONDS = 5
+DEFAULT_HTTP_MAX_CONNECTIONS = 1000
 
 
 HTTP = ("http", "https")
@@ -60,6 +67,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     create_session_rate_limit: int = DEFAULT_CREATE_SESSION_RATE_LIMIT
     effect_concurrency: int = 32
     effect_lease_seconds: int = 60
+    http_header_timeout_seconds: int = DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS
+    http_keepalive_seconds: int = DEFAULT_HTTP_KEEPALIVE_SECONDS
+    http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
 
     def __repr__(self) -> str:
         shown = {
@@ -202,6 +212,18 @@ def _parse(read: _Reader) -> Settings:
         ),
         effect_concurrency=read.integer("EFFECT_CONCURRENCY", 32, 1, 1024),
         effect_lease_seconds=read.integer("EFFECT_LEASE_SECONDS", 60, 1, 3600),
+        http_header_timeout_seconds=read.integer(
+            "HTTP_HEADER_TIMEOUT_SECONDS",
+            DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS,
+            1,
+            MAX_HTTP_HEADER_TIMEOUT_SECONDS,
+        ),
+        http_keepalive_seconds=read.integer(
+            "HTTP_KEEPALIVE_SECONDS", DEFAULT_HTTP_KEEPALIVE_SECONDS, 1, 3600
+        ),
+        http_max_connections=read.integer(
+            "HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS, 1, 100_000
+        ),
     )
 
 

@@ -70,8 +70,11 @@ def app_from_environment() -> Litestar:
 def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
     import uvicorn  # noqa: PLC0415
 
+    from interfaces.cli.header_deadline import h11_with_header_deadline  # noqa: PLC0415
+
     # log_config=None keeps our JSON handler; one process, because the app's lifespan
-    # runs the background workers (ADR 0005).
+    # runs the background workers (ADR 0005). uvicorn has no header-read timeout of its
+    # own: its h11 protocol gets one; over `limit_concurrency` connections it answers 503.
     uvicorn.run(
         app,
         host=host,
@@ -80,11 +83,15 @@ def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        http=h11_with_header_deadline(settings.http_header_timeout_seconds),
+        timeout_keep_alive=settings.http_keepalive_seconds,
+        limit_concurrency=settings.http_max_connections,
     )
 
 
 def _serve_with_granian(settings: Settings, host: str, env_file: Path) -> None:
     from granian.constants import Interfaces  # noqa: PLC0415
+    from granian.http import HTTP1Settings  # noqa: PLC0415
     from granian.server import Server  # noqa: PLC0415
 
     from infrastructure.structured_logging import logging_dict_config  # noqa: PLC0415
@@ -99,4 +106,11 @@ def _serve_with_granian(settings: Settings, host: str, env_file: Path) -> None:
         log_access=False,
         log_dictconfig=logging_dict_config(settings.log_level),
         env_files=[env_file] if env_file.is_file() else None,
+        # One timer for both: an idle kept-alive connection is waiting for headers too,
+        # so granian closes it after the header timeout (it has no keep-alive timer).
+        http1_settings=HTTP1Settings(
+            header_read_timeout=settings.http_header_timeout_seconds * 1000
+        ),
+        # Connections served at once; the rest wait in the listen backlog.
+        backpressure=settings.http_max_connections,
     ).serve()

@@ -32,6 +32,11 @@ def test_defaults_with_only_the_two_secrets() -> None:
     assert settings.frontend_url == "http://localhost:3000"
     assert settings.reconcile_interval_seconds == 300
     assert settings.create_session_rate_limit == 30
+    assert (
+        settings.http_header_timeout_seconds,
+        settings.http_keepalive_seconds,
+        settings.http_max_connections,
+    ) == (10, 5, 1000)
     assert settings.mongodb_uri is None and settings.stripe_secret_key is None
 
 
@@ -69,6 +74,10 @@ def test_dotenv_fills_what_the_environment_lacks(tmp_path: Path) -> None:
         ("RECONCILE_INTERVAL_SECONDS", "\u00b9"),
         ("CREATE_SESSION_RATE_LIMIT", "0"),
         ("CREATE_SESSION_RATE_LIMIT", "30/min"),
+        ("HTTP_HEADER_TIMEOUT_SECONDS", "0"),
+        ("HTTP_HEADER_TIMEOUT_SECONDS", "61"),  # granian's ceiling
+        ("HTTP_KEEPALIVE_SECONDS", "2.5"),
+        ("HTTP_MAX_CONNECTIONS", "unlimited"),
         ("STRIPE_WEBHOOK_SECRET", " , "),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,,whsec_b"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_a,"),

@@ -1,0 +1,67 @@
+"""uvicorn's HTTP/1.1 protocol with the header-read timeout uvicorn lacks (ADR 0005).
+
+uvicorn arms its keep-alive timer only after an answer, and cancels it at the
+first byte of the next request: a client that connects and sends part of a
+request line or of its headers, then nothing, holds the connection (and a slot
+of `limit_concurrency`) for as long as it likes. Here every wait for a request's
+line and headers, on a new connection or between kept-alive requests, has one
+deadline; a connection that misses it is closed. Once the headers are in, the
+deadline is off: the body and the answer are the app's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+class _HeaderDeadlineH11Protocol(H11Protocol):
+    header_timeout_seconds: float = 10.0
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._follow_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        self._follow_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow_header_deadline()
+
+    def _follow_header_deadline(self) -> None:
+        """Armed while the client owes a request's line and headers, off otherwise."""
+        awaiting_headers = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if not awaiting_headers:
+            self._cancel_header_deadline()
+        elif self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(
+                self.header_timeout_seconds, self._headers_too_late
+            )
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_late(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def h11_with_header_deadline(seconds: float) -> type[H11Protocol]:
+    """The protocol class to give `uvicorn.run(http=...)`."""
+    return type(
+        "HeaderDeadlineH11Protocol",
+        (_HeaderDeadlineH11Protocol,),
+        {"header_timeout_seconds": float(seconds)},
+    )
