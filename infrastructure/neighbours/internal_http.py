@@ -3,10 +3,16 @@
 One `httpx.AsyncClient` per neighbour: a fixed base URL, redirects never followed
 (a redirect could carry the internal token elsewhere), connect and read timeouts,
 and the internal-call headers of DESIGN.md "Outbound contracts".
+
+What a neighbour answers is bounded too: a call never takes longer than its
+timeout in all (httpx's read timeout is per read, so an answer trickled a byte at
+a time would never trip it), and an answer body over `MAX_REPLY_BYTES` is refused
+as it streams in, not after it has been held in memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,12 +25,24 @@ log = logging.getLogger(__name__)
 
 INTERNAL_CALLER = "payment-service"
 CONNECT_TIMEOUT_SECONDS = 2.0
+# An order of a few hundred lines is tens of KiB; a release answer is a line.
+MAX_REPLY_BYTES = 1024 * 1024
+
+
+class ReplyTooLarge(Exception):
+    """A neighbour's answer body is over `MAX_REPLY_BYTES`."""
 
 
 def internal_client(
     base_url: str, internal_token: str | None, timeout_seconds: float
 ) -> httpx.AsyncClient:
-    headers = {"X-Internal-Service": INTERNAL_CALLER, "Accept": "application/json"}
+    headers = {
+        "X-Internal-Service": INTERNAL_CALLER,
+        "Accept": "application/json",
+        # The body limit counts what we hold; a compressed answer could expand past it
+        # in one piece before it is counted.
+        "Accept-Encoding": "identity",
+    }
     if internal_token:
         headers["Authorization"] = f"Bearer {internal_token}"
     timeout = httpx.Timeout(timeout_seconds, connect=min(CONNECT_TIMEOUT_SECONDS, timeout_seconds))
@@ -53,8 +71,11 @@ async def call(
     the caller, which decides what they mean for its route.
     """
     try:
-        response = await client.request(method, path, **request)
-    except httpx.HTTPError as error:
+        async with asyncio.timeout(_whole_call_seconds(client)):
+            response = await _bounded_exchange(
+                client, client.build_request(method, path, **request)
+            )
+    except (httpx.HTTPError, TimeoutError, ReplyTooLarge) as error:
         log.warning(
             "internal call failed: %s",
             type(error).__name__,
@@ -69,6 +90,34 @@ async def call(
         )
         raise unavailable(f"{method} {path}: HTTP {response.status_code}")
     return response
+
+
+def _whole_call_seconds(client: httpx.AsyncClient) -> float:
+    """Connecting, then the whole answer: each within the client's own timeouts."""
+    timeout = client.timeout
+    return (timeout.connect or 0.0) + (timeout.read or 0.0)
+
+
+async def _bounded_exchange(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """Sends `request` and reads at most `MAX_REPLY_BYTES` of the answer's body."""
+    response = await client.send(request, stream=True)
+    try:
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > MAX_REPLY_BYTES:
+            raise ReplyTooLarge(f"{announced} bytes announced")
+        body = bytearray()
+        async for piece in response.aiter_bytes():
+            body += piece
+            if len(body) > MAX_REPLY_BYTES:
+                raise ReplyTooLarge(f"over {MAX_REPLY_BYTES} bytes")
+    finally:
+        await response.aclose()
+    # The body as read; its framing headers described the bytes on the wire, not these.
+    framing = {"content-length", "content-encoding", "transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in framing]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=request
+    )
 
 
 def rejected(response: httpx.Response, log_extra: dict[str, Any]) -> ServiceRejected:
