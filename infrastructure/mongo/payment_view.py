@@ -3,11 +3,19 @@
 No multi-document transactions (a standalone mongod has none): each payment
 document is written by one version-guarded upsert, and the tracking position
 afterwards by a monotonic `$max`. See ADR 0011 for why that is enough.
+
+A rebuild writes a fresh collection with a position of its own and swaps it in
+with one `renameCollection`. Each position carries the generation of
+the collection it describes, and a writer only moves the position it read: after
+a swap its next position write finds another generation and raises
+`ViewReplaced`, so it starts again from the rebuilt view's position instead of
+skipping what it had written into the collection the swap dropped.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from pymongo import UpdateOne
@@ -23,6 +31,12 @@ from infrastructure.mongo.payment_document import (
 )
 
 DUPLICATE_KEY = 11000
+REBUILD_PREFIX = f"{PAYMENTS}_rebuild_"
+Generation = str | None  # None: the live view before its first rebuild
+
+
+class ViewReplaced(Exception):
+    """The collection this writer's position belonged to was swapped out by a rebuild."""
 
 
 class MongoPaymentView(TrackingRecorder):
@@ -30,24 +44,61 @@ class MongoPaymentView(TrackingRecorder):
 
     `applied` and `stale` count this instance's document writes that changed the
     view and those the version guard turned into no-ops (replays, reordering).
+    `collection` is `payments` (the view the API reads) unless a rebuild writes a
+    fresh one beside it.
     """
 
-    def __init__(self, database: Database[PaymentDocument]) -> None:
+    def __init__(self, database: Database[PaymentDocument], collection: str = PAYMENTS) -> None:
         self._database = database
-        self._payments: Collection[PaymentDocument] = database[PAYMENTS]
+        self._collection = collection
+        self._payments: Collection[PaymentDocument] = database[collection]
         self._tracking: Collection[PaymentDocument] = database[TRACKING]
+        self._generations: dict[str, Generation] = {}  # by tracking id, as last read
         self._counts_lock = threading.Lock()
         self.applied = 0
         self.stale = 0
 
+    @classmethod
+    def fresh(cls, database: Database[PaymentDocument]) -> MongoPaymentView:
+        """A new, empty, indexed collection beside the live view, for a rebuild."""
+        view = cls(database, f"{REBUILD_PREFIX}{uuid.uuid4().hex}")
+        view.ensure_indexes()
+        return view
+
+    @property
+    def database(self) -> Database[PaymentDocument]:
+        return self._database
+
     def ensure_indexes(self) -> None:
         ensure_indexes(self._payments)
 
-    def drop(self) -> None:
-        """Forgets the view and its position, so the next run rebuilds it from the start."""
-        self._database.drop_collection(PAYMENTS)
-        self._database.drop_collection(TRACKING)
-        ensure_indexes(self._payments)
+    def swap_in(self, application_name: str) -> None:
+        """Makes this view the live one: one atomic rename over `payments`, then its position.
+
+        The position is written after the rename, so a live writer that still holds
+        the old generation fails its next position write (`ViewReplaced`) and goes
+        back to this view's position. Documents it wrote meanwhile are harmless: into
+        the new collection they went through the version guard; into the old one they
+        were dropped with it, and are written again from the rebuilt position.
+        """
+        own_tracking = self._tracking_id(application_name)
+        position = self.max_tracking_id(application_name) or 0
+        generation = self._collection
+        self._payments.rename(PAYMENTS, dropTarget=True)
+        self._collection, self._payments = PAYMENTS, self._database[PAYMENTS]
+        live = {"notificationId": position, "generation": generation}
+        try:
+            self._tracking.replace_one({"_id": application_name}, live, upsert=True)
+        except DuplicateKeyError:  # a live writer inserted the first position just now
+            self._tracking.replace_one({"_id": application_name}, live)
+        self._generations[application_name] = generation
+        self._tracking.delete_one({"_id": own_tracking})
+
+    def discard(self, application_name: str) -> None:
+        """Drops a rebuild's collection and position (a rebuild that did not finish)."""
+        if self._collection != PAYMENTS:
+            self._payments.drop()
+            self._tracking.delete_one({"_id": self._tracking_id(application_name)})
 
     def save_payment(self, document: PaymentDocument) -> bool:
         """Writes `document` unless the view already holds its version or a newer one.
@@ -85,17 +136,42 @@ class MongoPaymentView(TrackingRecorder):
             self.applied += len(documents)
 
     def insert_tracking(self, tracking: Tracking) -> None:
-        """Moves the position forward only (`$max`), so a replay can never move it back."""
+        """Moves the position forward only (`$max`), so a replay can never move it back.
+
+        Only the position of the generation last read (`max_tracking_id`) is moved;
+        if a rebuild has swapped in another collection since, raises `ViewReplaced`.
+        """
+        tracking_id = self._tracking_id(tracking.application_name)
+        if tracking_id not in self._generations:
+            self.max_tracking_id(tracking.application_name)
+        generation = self._generations[tracking_id]
+        position = {"_id": tracking_id, "generation": generation}
         update = {"$max": {"notificationId": tracking.notification_id}}
         try:
-            self._tracking.update_one({"_id": tracking.application_name}, update, upsert=True)
+            self._tracking.update_one(position, update, upsert=True)
+            return
         except DuplicateKeyError:
-            # Two writers upserted the first position at once; the document exists now.
-            self._tracking.update_one({"_id": tracking.application_name}, update)
+            # Two writers upserted the first position at once, or another generation holds it.
+            result = self._tracking.update_one(position, update)
+        if result.matched_count == 0:
+            del self._generations[tracking_id]
+            raise ViewReplaced(
+                f"the status view was rebuilt and swapped in after position "
+                f"{tracking.notification_id} was read; resuming from the rebuilt view's position"
+            )
 
     def max_tracking_id(self, application_name: str) -> int | None:
-        position = self._tracking.find_one({"_id": application_name})
+        """The stored position, remembered with its generation for the writes that follow."""
+        tracking_id = self._tracking_id(application_name)
+        position = self._tracking.find_one({"_id": tracking_id})
+        self._generations[tracking_id] = position.get("generation") if position else None
         return int(position["notificationId"]) if position is not None else None
+
+    def _tracking_id(self, application_name: str) -> str:
+        """The live view's position keeps its old id; a rebuild's is named after its collection."""
+        if self._collection == PAYMENTS:
+            return application_name
+        return f"{application_name}@{self._collection}"
 
     def _count(self, *, applied: bool) -> None:
         with self._counts_lock:

@@ -1,7 +1,8 @@
 """Projecting what the event store holds beyond the view's position, in the foreground.
 
-`rebuild` (the `payments projections rebuild` command) drops the view first;
-`catch_up` continues from the stored position. Both read through the log follower.
+`catch_up` continues from the stored position; `rebuild` (the `payments projections
+rebuild` command) projects the whole store into a fresh collection and swaps it in,
+while the live projection goes on. Both read through the log follower.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import msgspec
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store.log_follower import LogFollower, Progress
+from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.status_projection import PaymentStatusProjection
 
@@ -49,6 +51,18 @@ def rebuild(
     projection: PaymentStatusProjection,
     on_progress: Progress | None = None,
 ) -> ProjectionSummary:
-    """Drops the view and its position, then projects the whole event store."""
-    projection.view.drop()
-    return catch_up(ledger, projection, on_progress)
+    """Projects the whole store into a fresh collection, then swaps it in for `projection`'s view.
+
+    The live view keeps serving, and the live projection keeps writing it, until one
+    atomic rename replaces it; the live projection then continues from the rebuilt
+    view's position (see `MongoPaymentView.swap_in`). A failed rebuild leaves the live
+    view as it was and drops its own collection.
+    """
+    fresh = MongoPaymentView.fresh(projection.view.database)
+    try:
+        summary = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress)
+        fresh.swap_in(ledger.name)
+    except BaseException:
+        fresh.discard(ledger.name)
+        raise
+    return summary

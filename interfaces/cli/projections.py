@@ -1,9 +1,10 @@
-"""`payments projections rebuild`: drop the MongoDB status view and rebuild it from the event store.
+"""`payments projections rebuild`: rebuild the MongoDB status view from the event store.
 
 Only the two URLs it needs are read (`--store`/`EVENT_STORE_URL`,
 `--mongodb-uri`/`MONGODB_URI`), so it runs on a machine without the service's
-Stripe or JWT secrets. Safe while the service runs: the live projection and the
-rebuild both write through the version guard, so neither can regress the other.
+Stripe or JWT secrets. Safe while the service runs: the view is rebuilt into a
+fresh collection and swapped in with one atomic rename, and the live projection
+then goes on from the rebuilt view's position (ADR 0011).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("projections", help="manage the MongoDB status view")
     actions = parser.add_subparsers(dest="action", required=True)
     rebuild_parser = actions.add_parser(
-        "rebuild", help="drop the status view and rebuild it from the event store"
+        "rebuild",
+        help="rebuild the status view from the event store beside the live one, then swap it in",
     )
     rebuild_parser.add_argument("--store", help="event store URL (default: EVENT_STORE_URL)")
     rebuild_parser.add_argument("--mongodb-uri", help="MongoDB URI (default: MONGODB_URI)")

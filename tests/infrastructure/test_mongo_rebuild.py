@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from application.ledger import PaymentLedger
 from domain.lifecycle import FailedPaymentPolicy
+from infrastructure.effects.backoff import Backoff
+from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
 from infrastructure.event_store.store import event_store_env
-from infrastructure.mongo.payment_view import MongoPaymentView
-from infrastructure.mongo.projection_rebuild import rebuild
+from infrastructure.mongo.payment_view import MongoPaymentView, ViewReplaced
+from infrastructure.mongo.projection_consumer import StatusViewConsumer
+from infrastructure.mongo.projection_rebuild import catch_up, rebuild
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_projection import PaymentStatusProjection
 from tests.infrastructure.mongo_view_position import view_reaches
@@ -22,6 +29,9 @@ from tests.infrastructure.payment_story import PaymentStory
 
 Document = dict[str, Any]
 PAYMENTS_CLI = Path(sys.executable).parent / "payments"
+# The live projection as the service runs it, but quick to back off and retry.
+LIVE = FollowerTimings(poll_interval=0.2, batch_size=50, backoff=Backoff(0.05, 0.5))
+REBUILDS = 5
 
 
 def tell_several_stories(ledger: PaymentLedger) -> None:
@@ -85,6 +95,76 @@ def test_rebuild_replaces_a_corrupted_view(
     rebuild(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
 
     assert view_contents(mongo_db) == good
+    assert sorted(mongo_db.list_collection_names()) == ["payments", "projection_tracking"]
+    assert [t["_id"] for t in mongo_db.projection_tracking.find()] == [ledger.name]
+
+
+def test_after_a_rebuild_the_version_guard_still_refuses_an_older_version(
+    ledger: PaymentLedger, mongo_db: Database[Document]
+) -> None:
+    tell_several_stories(ledger)
+    rebuild(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
+    current = mongo_db.payments.find_one({"orderId": "ord_paid"}, {"_id": 0})
+    assert current is not None and current["version"] == 3
+
+    stale = {**current, "status": "INITIATED", "version": 1}
+    assert not MongoPaymentView(mongo_db).save_payment(stale)
+
+    assert mongo_db.payments.find_one({"orderId": "ord_paid"}, {"_id": 0}) == current
+
+
+def test_a_rebuild_that_fails_leaves_the_live_view_and_drops_its_own_collection(
+    ledger: PaymentLedger, mongo_db: Database[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tell_several_stories(ledger)
+    rebuild(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
+    live = view_contents(mongo_db)
+
+    def unreachable(view: MongoPaymentView, application_name: str) -> None:
+        raise PyMongoError("connection closed")
+
+    monkeypatch.setattr(MongoPaymentView, "swap_in", unreachable)
+    with pytest.raises(PyMongoError):
+        rebuild(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
+
+    assert view_contents(mongo_db) == live
+    assert sorted(mongo_db.list_collection_names()) == ["payments", "projection_tracking"]
+    assert [t["_id"] for t in mongo_db.projection_tracking.find()] == [ledger.name]
+
+
+def test_a_live_writer_that_read_its_position_before_the_swap_resumes_from_the_rebuilt_one(
+    ledger: PaymentLedger, mongo_db: Database[Document]
+) -> None:
+    """The live projection is in the middle of following the log (its position in hand)
+    when the rebuilt view replaces the one it has been writing."""
+    live = StatusViewConsumer(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
+
+    def follow_after(position: int) -> int:
+        """One pass of the follower's loop: the batch after the position it holds."""
+        batch = ledger.recorder.select_notifications(position, 50, inclusive_of_start=False)
+        live.consume(batch)
+        return batch[-1].id
+
+    PaymentStory(ledger, "ord_before").initiate()
+    position = follow_after(live.position())
+    rebuilt = MongoPaymentView.fresh(mongo_db)
+    catch_up(ledger, PaymentStatusProjection(rebuilt, ledger))  # the rebuild has read the log
+    PaymentStory(ledger, "ord_between").initiate().paid()
+    position = follow_after(position)  # into the collection about to be replaced
+    rebuilt.swap_in(ledger.name)
+    PaymentStory(ledger, "ord_after").initiate()
+
+    with pytest.raises(ViewReplaced):
+        follow_after(position)
+    assert live.position() < position  # the rebuilt view's, not the one in hand
+    LogFollower(ledger, live).catch_up()  # what the follower does after the error
+
+    assert {d["orderId"]: d["version"] for d in view_contents(mongo_db)} == {
+        "ord_after": 1,
+        "ord_before": 1,
+        "ord_between": 2,
+    }
+    assert live.position() == ledger.last_notification_id()
 
 
 def test_the_rebuild_command_rebuilds_and_reports_its_speed(
@@ -135,3 +215,78 @@ def test_the_rebuild_command_refuses_a_store_that_does_not_exist(
     assert result.returncode == 1
     assert "no event store" in result.stderr
     assert mongo_db.payments.count_documents({"orderId": "ord_kept"}) == 1
+
+
+class ServiceWrites:
+    """A thread that keeps recording payments and the later events of earlier ones, as a
+    busy service does: each step opens a payment, pays an earlier one, confirms another."""
+
+    def __init__(self, ledger: PaymentLedger) -> None:
+        self._ledger = ledger
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="service-writes")
+        self.stories: list[PaymentStory] = []
+        self.steps = threading.Semaphore(0)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive()
+
+    def step(self) -> None:
+        index = len(self.stories)
+        self.stories.append(PaymentStory(self._ledger, f"ord_{index:04d}").initiate())
+        if index >= 2:
+            self.stories[index - 2].paid()
+        if index >= 4:
+            self.stories[index - 4].order_confirmed()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+            self.steps.release()
+            self._stop.wait(0.005)
+
+
+def latest_versions(ledger: PaymentLedger, stories: list[PaymentStory]) -> dict[str, int]:
+    return {story.order_id: story.payment().version for story in stories}
+
+
+def shown_versions(mongo_db: Database[Document]) -> dict[str, int]:
+    return {d["orderId"]: d["version"] for d in mongo_db.payments.find({}, {"_id": 0})}
+
+
+async def test_a_rebuild_beside_live_writes_and_the_live_projection_loses_nothing(
+    ledger: PaymentLedger, store_url: str, mongo_database_uri: str, mongo_db: Database[Document]
+) -> None:
+    """The command runs as its own process with its own store connection, while the service
+    records payments and its projection keeps writing the view."""
+    worker = StatusProjectionWorker(ledger, mongo_database_uri, LIVE)
+    await worker.start()
+    writes = ServiceWrites(ledger)
+    try:
+        for _ in range(120):
+            writes.step()
+        assert await view_reaches(mongo_db, ledger, ledger.last_notification_id())
+        writes.start()
+
+        def rebuild_as_the_command_does() -> None:
+            with PaymentLedger(event_store_env(store_url)) as own:
+                rebuild(own, PaymentStatusProjection(MongoPaymentView(mongo_db), own))
+
+        for _ in range(REBUILDS):
+            await asyncio.to_thread(rebuild_as_the_command_does)
+        for _ in range(20):  # and the service goes on writing after the rebuild
+            await asyncio.to_thread(writes.steps.acquire)
+        writes.stop()
+        assert await view_reaches(mongo_db, ledger, ledger.last_notification_id())
+    finally:
+        writes.stop()
+        await worker.stop()
+
+    expected = latest_versions(ledger, writes.stories)
+    assert len(expected) >= 140
+    assert shown_versions(mongo_db) == expected
