@@ -175,6 +175,9 @@ class EffectWorkers:
             log.warning("could not remove a settled payment", extra={"error": _named(error)})
             return
         self.settled += 1
+        log.info(
+            "payment settled", extra={"paymentId": str(claim.payment_id), "worker": self.owner}
+        )
         if gone and claim.parked_reason is not None:
             await self._log(claim, logging.INFO, "parked payment settled", None)
 

@@ -16,7 +16,7 @@ import httpx
 from tests.fixtures.shop import REPO_ROOT, RunningShop, free_port
 
 WEBHOOK_SECRET = "whsec_test_processes"
-ACTIVE = "payment processor is the active worker"
+SETTLED = "payment settled"  # one line per payment a worker settled, with its worker id
 
 
 def service_env(shop: RunningShop, store_url: str, **extra: str) -> dict[str, str]:
@@ -66,6 +66,15 @@ class PaymentProcess:
 
     def has_logged(self, message: str) -> bool:
         return any(line.get("message") == message for line in self.log_lines())
+
+    def settled(self) -> list[dict[str, Any]]:
+        """The "payment settled" lines this process logged (paymentId, worker)."""
+        return [line for line in self.log_lines() if line.get("message") == SETTLED]
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
 
     @property
     def running(self) -> bool:
