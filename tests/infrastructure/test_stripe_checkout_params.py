@@ -171,7 +171,7 @@ def test_the_expiry_range_is_defined_once_for_settings_and_gateway() -> None:
         for path in infrastructure.rglob("*.py")
         if {"MIN_EXPIRES_MINUTES", "MAX_EXPIRES_MINUTES"} & module_level_names(path.read_text())
     )
-    assert defining == ["stripe_checkout_params.py"]
+    assert defining == ["stripe/checkout_params.py"]
 
 
 @pytest.mark.parametrize(
