@@ -15,6 +15,7 @@ class BreakKind(StrEnum):
     REORDERED = "reordered"
     REWRITTEN = "rewritten"
     INSERTED = "inserted"
+    FOREIGN_TOPIC = "foreign-topic"
 
 
 DESCRIPTIONS = {
@@ -23,6 +24,7 @@ DESCRIPTIONS = {
     BreakKind.REORDERED: "event is stored out of order",
     BreakKind.REWRITTEN: "event was rewritten (the chain from it differs from what was recorded)",
     BreakKind.INSERTED: "event was inserted before the checkpoint",
+    BreakKind.FOREIGN_TOPIC: "event is stored under a topic the service never writes (forged)",
 }
 
 

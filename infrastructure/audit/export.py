@@ -108,7 +108,8 @@ def row_of(stored: StoredPaymentEvent, payment: Payment | None) -> ExportRow:
         order_id=payment.order_id if payment is not None else "",
         payment_id=str(stored.payment_id),
         version=stored.version,
-        type=stored.topic.rsplit(".", 1)[-1],
+        # A topic the service never writes is shown whole, so the row stands out.
+        type=stored.topic if stored.foreign_topic else stored.topic.rsplit(".", 1)[-1],
         recorded_at=timestamp.isoformat() if isinstance(timestamp, datetime) else "",
         amount=str(amount.to_major()) if amount else "",
         amount_minor=amount.minor if amount else None,

@@ -64,6 +64,8 @@ class ChainVerifier:
         elif version <= previous_version:
             self._found(payment_id, version, BreakKind.REORDERED,
                         f"stored after version {previous_version}")
+        elif stored.foreign_topic:
+            self._found(payment_id, version, BreakKind.FOREIGN_TOPIC, f"topic {stored.topic}")
         elif stored.event is None:
             self._found(payment_id, version, BreakKind.ALTERED, stored.error)
         elif digest_of(stored.event) != chain_hash:

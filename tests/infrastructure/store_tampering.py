@@ -13,6 +13,23 @@ import psycopg
 
 from application.ledger import PaymentLedger
 from domain.audit_chain import digest_of
+from domain.payment import Payment
+
+# Resolves to `Payment.Succeeded` (the module imports `Payment`), so the store replays it.
+ALIASED_SUCCESS_TOPIC = "application.ledger:Payment.Succeeded"
+
+
+def forged_success(ledger: PaymentLedger, order_id: str, *, intact: bool) -> bytes:
+    """The stored state of a Succeeded event the service never recorded, as the order's
+    payment's next event: its chain hash garbage, or (`intact`) recomputed so the chain holds."""
+    payment = ledger.find(order_id)
+    assert payment is not None
+    payment.succeed(f"evt_forged_{order_id}", "pi_forged", "attacker@example.com", payment.amount)
+    (event,) = payment.collect_events()
+    assert isinstance(event, Payment.Succeeded)
+    if not intact:
+        vars(event)["chain_hash"] = "garbage"
+    return ledger.mapper.to_stored_event(event).state
 
 
 class StoreTamperer:
@@ -64,6 +81,14 @@ class StoreTamperer:
             f"UPDATE {self._table} SET state={self._mark} "
             f"WHERE originator_id={self._mark} AND originator_version={self._mark}",
             (state, self._id(payment_id), version),
+        )
+
+    def insert(self, payment_id: UUID, version: int, topic: str, state: bytes) -> None:
+        """Adds an event row (it gets the next notification id, as a real save would)."""
+        self._execute(
+            f"INSERT INTO {self._table} (originator_id, originator_version, topic, state) "
+            f"VALUES ({self._mark}, {self._mark}, {self._mark}, {self._mark})",
+            (self._id(payment_id), version, topic, state),
         )
 
     def delete(self, payment_id: UUID, version: int) -> None:

@@ -27,7 +27,11 @@ from infrastructure.audit.checkpoint_keys import (
 )
 from infrastructure.audit.verification import SealedHeads, verify_store
 from tests.infrastructure.payment_histories import expired, opened, paid
-from tests.infrastructure.store_tampering import StoreTamperer
+from tests.infrastructure.store_tampering import (
+    ALIASED_SUCCESS_TOPIC,
+    StoreTamperer,
+    forged_success,
+)
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -160,3 +164,27 @@ def test_a_broken_store_is_not_sealed(
     StoreTamperer(store_url).delete(payment_id_for("ord_a"), 2)
     with pytest.raises(SealRefused, match="ord_a"):
         seal(ledger, load_key(private_key), NOW)
+
+
+def test_a_store_with_an_event_under_an_aliased_topic_is_not_sealed(
+    ledger: PaymentLedger, private_key: Path, store_url: str
+) -> None:
+    opened(ledger, "ord_a")
+    state = forged_success(ledger, "ord_a", intact=True)
+    StoreTamperer(store_url).insert(payment_id_for("ord_a"), 2, ALIASED_SUCCESS_TOPIC, state)
+    with pytest.raises(SealRefused, match="ord_a"):
+        seal(ledger, load_key(private_key), NOW)
+
+
+def test_an_event_under_an_aliased_topic_after_the_checkpoint_is_caught(
+    ledger: PaymentLedger, sealed: SealedHeads, store_url: str
+) -> None:
+    opened(ledger, "ord_later")
+    state = forged_success(ledger, "ord_later", intact=True)
+    StoreTamperer(store_url).insert(payment_id_for("ord_later"), 2, ALIASED_SUCCESS_TOPIC, state)
+
+    report, _ = verify_store(ledger, sealed)
+
+    assert report.first_break is not None
+    assert (report.first_break.order_id, report.first_break.version) == ("ord_later", 2)
+    assert report.first_break.kind is BreakKind.FOREIGN_TOPIC

@@ -12,9 +12,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 from application.ledger import PaymentLedger
+from domain.payment import payment_id_for
 from infrastructure.audit.export import RunningPayments, export_rows, write_rows
 from infrastructure.audit.stored_events import stored_payment_events
 from tests.infrastructure.payment_histories import START, expired, opened, paid
+from tests.infrastructure.store_tampering import (
+    ALIASED_SUCCESS_TOPIC,
+    StoreTamperer,
+    forged_success,
+)
 
 
 def exported(ledger: PaymentLedger, **window: object) -> list[dict[str, object]]:
@@ -82,3 +88,19 @@ def test_csv_and_jsonl_hold_the_same_rows(ledger: PaymentLedger) -> None:
     assert write_rows(export_rows(ledger), jsonl, "jsonl") == 3
     assert write_rows(export_rows(ledger), csv_out, "csv") == 3
     assert len(csv_out.getvalue().splitlines()) == 4  # a header, then one line per event
+
+
+def test_an_event_under_an_aliased_topic_is_exported_under_that_topic(
+    ledger: PaymentLedger, store_url: str
+) -> None:
+    opened(ledger, "ord_a")
+    state = forged_success(ledger, "ord_a", intact=True)
+    StoreTamperer(store_url).insert(payment_id_for("ord_a"), 2, ALIASED_SUCCESS_TOPIC, state)
+
+    rows = exported(ledger)
+
+    assert len(rows) == ledger.last_notification_id() == 2
+    assert [(r["version"], r["type"], r["statusAfter"]) for r in rows] == [
+        (1, "Initiated", "INITIATED"),
+        (2, ALIASED_SUCCESS_TOPIC, "UNREADABLE"),
+    ]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 
 from application.ledger import PaymentLedger
+from domain.lifecycle import PaymentStatus
 from domain.payment import payment_id_for
 from infrastructure.audit.chain_report import BreakKind
 from infrastructure.audit.verification import verify_store
-from tests.infrastructure.payment_histories import expired, paid
-from tests.infrastructure.store_tampering import StoreTamperer
+from tests.infrastructure.payment_histories import expired, opened, paid
+from tests.infrastructure.store_tampering import (
+    ALIASED_SUCCESS_TOPIC,
+    StoreTamperer,
+    forged_success,
+)
 
 
 @pytest.fixture
@@ -145,3 +150,24 @@ def test_a_consistent_rewrite_passes_without_a_checkpoint(
     assert three_payments.find("ord_a").amount == Money(100, "usd")  # type: ignore[union-attr]
     report, _ = verify_store(three_payments)
     assert report.ok
+
+
+@pytest.mark.parametrize("chain_hash", ["garbage", "recomputed"])
+def test_an_event_stored_under_an_aliased_topic_is_reported(
+    ledger: PaymentLedger, tamperer: StoreTamperer, chain_hash: str
+) -> None:
+    """`application.ledger:Payment.Succeeded` resolves to the same class and is replayed."""
+    opened(ledger, "ord_a")
+    paid(ledger, "ord_b")
+    state = forged_success(ledger, "ord_a", intact=chain_hash == "recomputed")
+    tamperer.insert(payment_id_for("ord_a"), 2, ALIASED_SUCCESS_TOPIC, state)
+    assert ledger.find("ord_a").status is PaymentStatus.SUCCESS  # type: ignore[union-attr]
+
+    report, _ = verify_store(ledger)
+
+    assert not report.ok
+    assert report.events == 5
+    first = report.first_break
+    assert first is not None
+    assert (first.order_id, first.version, first.kind) == ("ord_a", 2, BreakKind.FOREIGN_TOPIC)
+    assert ALIASED_SUCCESS_TOPIC in report.sentence()
