@@ -8,7 +8,9 @@ import logging
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
+from interfaces.api_document import PublicOperation
 from interfaces.composition import ReadinessProbe, Services
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,23 @@ class HealthController(Controller):
 
     tags = ["health"]
 
-    @get("/health", exclude_from_auth=True)
+    @get("/health", exclude_from_auth=True, operation_class=PublicOperation)
     async def health(self) -> HealthBody:
         """The process is up and serving requests."""
         return HealthBody(status="ok")
 
-    @get("/ready", exclude_from_auth=True)
+    @get(
+        "/ready",
+        exclude_from_auth=True,
+        operation_class=PublicOperation,
+        responses={
+            503: ResponseSpec(
+                data_container=ReadinessBody,
+                description="Not ready: `error` names the failing dependencies",
+                generate_examples=False,
+            )
+        },
+    )
     async def ready(self, services: NamedDependency[Services]) -> Response[ReadinessBody]:
         """503 naming the failing dependency; a dependency not configured is not a failure."""
         results = await asyncio.gather(*(_run(probe) for probe in services.probes))

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 
 from application.identity import Caller
 from application.status import HistoryEntry
+from interfaces.api_document import error_responses
 from interfaces.composition import Services
 
 
@@ -46,7 +47,7 @@ class HistoryController(Controller):
 
     tags = ["audit"]
 
-    @get("/history/{orderId:str}")
+    @get("/history/{orderId:str}", responses=error_responses(400, 401, 404, 500))
     async def history(
         self,
         orderId: FromPath[str],

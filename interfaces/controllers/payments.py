@@ -10,10 +10,12 @@ import msgspec
 from litestar import Controller, MediaType, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, SerializationException, ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import FromPath, JSONBody, KwargDefinition
 
 from application.identity import Caller
 from application.ports import PaymentStatusReport
+from interfaces.api_document import error_responses
 from interfaces.composition import Services
 from interfaces.errors import (
     CONTROL_CHARACTERS_IN_ORDER_ID,
@@ -44,12 +46,20 @@ class CheckoutLinkBody(msgspec.Struct):
     sessionId: str
 
 
+# A whole amount is sent as an integer (JPY 1500), others as a decimal (199.98): both are
+# a JSON number, which the document says (Litestar would say oneOf integer, number, and
+# 1500 is both).
+MajorUnits = Annotated[
+    int | float, KwargDefinition(schema_extra={"one_of": None, "type": OpenAPIType.NUMBER})
+]
+
+
 class PaymentStatusBody(msgspec.Struct):
     """A payment as its owner sees it; `amount` in major units (199.98, or 1500 for JPY)."""
 
     orderId: str
     status: str
-    amount: int | float
+    amount: MajorUnits
     currency: str
     createdAt: datetime
     updatedAt: datetime
@@ -100,6 +110,7 @@ class PaymentsController(Controller):
         before_request=require_json,
         request_max_body_size=MAX_CREATE_SESSION_BYTES,
         opt={PER_USER_RATE_LIMIT: True},
+        responses=error_responses(400, 401, 404, 413, 429, 500, 503),
     )
     async def create_session(
         self,
@@ -111,7 +122,7 @@ class PaymentsController(Controller):
         link = await services.create_checkout_session(request.user, data.orderId)
         return CheckoutLinkBody(checkoutUrl=link.checkout_url, sessionId=link.session_id)
 
-    @get("/status/{orderId:str}")
+    @get("/status/{orderId:str}", responses=error_responses(400, 401, 404, 500))
     async def status(
         self, orderId: FromPath[str], request: CallerRequest, services: NamedDependency[Services]
     ) -> PaymentStatusBody:

@@ -10,6 +10,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
 from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
+from interfaces.api_document import WebhookOperation, error_responses
 from interfaces.composition import Services
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ class WebhookController(Controller):
         status_code=200,
         exclude_from_auth=True,
         request_max_body_size=MAX_WEBHOOK_BYTES,
+        operation_class=WebhookOperation,
+        # 500: not recorded, so Stripe sends it again.
+        responses=error_responses(400, 413, 500),
     )
     async def receive(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
