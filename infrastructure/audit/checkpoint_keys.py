@@ -2,7 +2,11 @@
 
 Ed25519 is preferred: the service operator seals with the private key and an
 auditor verifies with the public key alone, so verifying never hands out the
-power to forge. An HMAC secret is accepted for setups that already manage one.
+power to forge. An HMAC secret is accepted for setups that already manage one,
+but only from a file that says so (`hmac:<secret>`): a key file that is neither
+PEM Ed25519 nor marked is refused. Taking any other file for a secret would let
+a public key in another format (OpenSSH, hex) become an HMAC key, and whoever
+holds that public key could then seal checkpoints that verify.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 MIN_HMAC_SECRET_BYTES = 32
 PEM_MARKER = b"-----BEGIN"
+HMAC_PREFIX = b"hmac:"
 
 
 class CheckpointKeyError(Exception):
@@ -68,7 +73,8 @@ class HmacKey:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_HMAC_SECRET_BYTES:
             raise CheckpointKeyError(
-                f"an HMAC key file must hold at least {MIN_HMAC_SECRET_BYTES} bytes"
+                f"an HMAC secret must be at least {MIN_HMAC_SECRET_BYTES} bytes "
+                f"(after '{HMAC_PREFIX.decode()}')"
             )
         self._secret = secret
         self.key_id = hmac.new(secret, b"payments-audit-key-id", hashlib.sha256).hexdigest()[:16]
@@ -81,13 +87,18 @@ class HmacKey:
 
 
 def load_key(path: Path) -> CheckpointKey:
-    """Reads a PEM Ed25519 private or public key, or else an HMAC secret."""
+    """Reads a PEM Ed25519 private or public key, or an HMAC secret marked `hmac:`."""
     try:
         material = path.read_bytes()
     except OSError as error:
         raise CheckpointKeyError(f"cannot read key file {path}: {error.strerror}") from error
+    if material.startswith(HMAC_PREFIX):
+        return HmacKey(material.removeprefix(HMAC_PREFIX).strip())
     if not material.lstrip().startswith(PEM_MARKER):
-        return HmacKey(material.strip())
+        raise CheckpointKeyError(
+            f"key file {path} is not a PEM Ed25519 key (an HMAC secret file must start "
+            f"with '{HMAC_PREFIX.decode()}')"
+        )
     try:
         if b"PRIVATE KEY" in material:
             private = serialization.load_pem_private_key(material, password=None)

@@ -45,14 +45,23 @@ def _register_verify(commands: Any) -> None:
     verify = commands.add_parser("verify", help="check every payment's hash chain")
     verify.add_argument("--json", action="store_true", help="print a JSON report")
     verify.add_argument("--checkpoint", type=Path, help="also check against a sealed checkpoint")
-    verify.add_argument("--key-file", type=Path, help="key that sealed the checkpoint")
+    verify.add_argument(
+        "--key-file",
+        type=Path,
+        help="Ed25519 public key (PEM) of the sealer, or its HMAC secret file (hmac:…)",
+    )
     add_store_option(verify)
     verify.set_defaults(run=run_verify)
 
 
 def _register_seal(commands: Any) -> None:
     sealer = commands.add_parser("seal", help="write a signed checkpoint of every chain head")
-    sealer.add_argument("--key-file", type=Path, required=True, help="Ed25519 PEM or HMAC secret")
+    sealer.add_argument(
+        "--key-file",
+        type=Path,
+        required=True,
+        help="Ed25519 private key (PEM), or an HMAC secret file starting with hmac:",
+    )
     sealer.add_argument("--out", type=Path, help="checkpoint file (default: stdout)")
     add_store_option(sealer)
     sealer.set_defaults(run=run_seal)

@@ -136,9 +136,10 @@ def test_a_checkpoint_sealed_with_another_key_is_refused(
 def test_hmac_keys_seal_and_verify(ledger: PaymentLedger, tmp_path: Path) -> None:
     opened(ledger, "ord_a")
     secret = tmp_path / "hmac.key"
-    secret.write_bytes(b"k" * 48 + b"\n")
+    secret.write_bytes(b"hmac:" + b"k" * 48 + b"\n")
     key: CheckpointKey = load_key(secret)
     assert isinstance(key, HmacKey)
+    assert key.key_id == HmacKey(b"k" * 48).key_id  # the prefix is not part of the secret
     path = tmp_path / "checkpoint.json"
     write_checkpoint(seal(ledger, key, NOW), path)
     assert read_checkpoint(path, load_key(secret)).heads
@@ -146,8 +147,15 @@ def test_hmac_keys_seal_and_verify(ledger: PaymentLedger, tmp_path: Path) -> Non
 
 def test_a_short_hmac_secret_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "weak.key"
-    secret.write_bytes(b"password")
+    secret.write_bytes(b"hmac:password")
     with pytest.raises(CheckpointKeyError, match="at least"):
+        load_key(secret)
+
+
+def test_a_secret_without_the_hmac_prefix_is_not_taken_for_one(tmp_path: Path) -> None:
+    secret = tmp_path / "unmarked.key"
+    secret.write_bytes(b"k" * 48 + b"\n")
+    with pytest.raises(CheckpointKeyError, match=r"not a PEM Ed25519 key.*'hmac:'"):
         load_key(secret)
 
 

@@ -6,14 +6,19 @@ import csv
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from application.ledger import PaymentLedger
 from domain.payment import payment_id_for
+from infrastructure.audit.checkpoint import seal, write_checkpoint
+from infrastructure.audit.checkpoint_keys import HmacKey
 from infrastructure.event_store.store import event_store_env
 from tests.infrastructure.payment_histories import START, expired, paid
 from tests.infrastructure.store_tampering import StoreTamperer
@@ -165,3 +170,57 @@ def test_export_into_a_reader_that_stops_early_ends_without_a_traceback(tmp_path
     export.wait(timeout=60)
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
     assert export.returncode == 141  # as if killed by SIGPIPE, like `cat`; never 0
+
+
+def openssh(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH)
+
+
+def raw_hex(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex().encode()
+
+
+@pytest.mark.parametrize("written_as", [openssh, raw_hex])
+def test_a_public_key_that_is_not_pem_ed25519_is_refused_not_taken_for_an_hmac_secret(
+    history: PaymentLedger,
+    store_url: str,
+    tmp_path: Path,
+    written_as: Callable[[Ed25519PublicKey], bytes],
+) -> None:
+    """Whoever holds the auditor's public key could otherwise seal checkpoints it accepts."""
+    public_file = tmp_path / "audit.pub"
+    public_file.write_bytes(written_as(Ed25519PrivateKey.generate().public_key()) + b"\n")
+    forged = tmp_path / "forged.json"
+    as_secret = HmacKey(public_file.read_bytes().strip())
+    write_checkpoint(seal(history, as_secret, datetime.now(UTC)), forged)
+
+    result = payments(
+        "audit", "verify", "--checkpoint", str(forged), "--key-file", str(public_file),
+        "--store", store_url,
+    )
+
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert f"key file {public_file} is not a PEM Ed25519 key" in result.stderr
+    assert "hmac:" in result.stderr
+
+
+def test_an_hmac_secret_file_marked_hmac_seals_and_verifies(
+    history: PaymentLedger, store_url: str, tmp_path: Path
+) -> None:
+    secret, checkpoint = tmp_path / "audit.secret", tmp_path / "checkpoint.json"
+    secret.write_text("hmac:" + "s" * 40 + "\n")
+
+    sealed = payments(
+        "audit", "seal", "--key-file", str(secret), "--out", str(checkpoint), "--store", store_url
+    )
+    verified = payments(
+        "audit", "verify", "--checkpoint", str(checkpoint), "--key-file", str(secret),
+        "--store", store_url,
+    )
+
+    assert sealed.returncode == 0, sealed.stderr
+    assert "hmac-sha256" in sealed.stderr
+    assert verified.returncode == 0, verified.stderr
+    assert "consistent with checkpoint" in verified.stdout
