@@ -100,6 +100,17 @@ def test_the_tracked_position_never_moves_back(view: MongoPaymentView) -> None:
     assert view.max_tracking_id("Other") is None
 
 
+def test_a_position_stored_before_views_had_generations_moves_on(
+    view: MongoPaymentView, mongo_db: Database[Document]
+) -> None:
+    mongo_db.projection_tracking.insert_one({"_id": "Payments", "notificationId": 5})
+
+    assert view.max_tracking_id("Payments") == 5
+    view.insert_tracking(Tracking("Payments", 9))
+
+    assert view.max_tracking_id("Payments") == 9
+
+
 def test_a_fresh_projection_resumes_after_the_stored_position(
     ledger: PaymentLedger, view: MongoPaymentView, mongo_db: Database[Document]
 ) -> None:
