@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from application.errors import ServiceRejected
 from application.ledger import PaymentConflict, PaymentLedger
-from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
+from application.ports import CheckoutGateway, EffectMeter, InventoryLedger, OrderDirectory
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
@@ -77,11 +78,13 @@ class SettlePayment:
         orders: OrderDirectory,
         inventory: InventoryLedger,
         checkout: CheckoutGateway,
+        meter: EffectMeter | None = None,
     ) -> None:
         self._ledger = ledger
         self._orders = orders
         self._inventory = inventory
         self._checkout = checkout
+        self._meter = meter or _Unmetered()
 
     async def __call__(self, payment_id: UUID) -> int:
         """Settles the payment; returns how many effects it performed."""
@@ -92,7 +95,7 @@ class SettlePayment:
             if payment is None or not effects:
                 return performed
             outcomes = await asyncio.gather(
-                *(self._perform(payment, effect) for effect in effects), return_exceptions=True
+                *(self._metered(payment, effect) for effect in effects), return_exceptions=True
             )
             facts: list[Fact] = []
             failures: list[tuple[Effect, Exception]] = []
@@ -109,6 +112,19 @@ class SettlePayment:
                 performed += len(facts)
             if failures:
                 raise EffectsFailed(payment.order_id, failures)
+
+    async def _metered(self, payment: Payment, effect: Effect) -> Fact:
+        started = time.monotonic()
+        try:
+            fact = await self._perform(payment, effect)
+        except ServiceRejected:
+            self._meter.effect_called(effect, "refused", time.monotonic() - started)
+            raise
+        except Exception:
+            self._meter.effect_called(effect, "failed", time.monotonic() - started)
+            raise
+        self._meter.effect_called(effect, "done", time.monotonic() - started)
+        return fact
 
     async def _perform(self, payment: Payment, effect: Effect) -> Fact:
         match effect:
@@ -148,6 +164,11 @@ class SettlePayment:
                 continue
             return
         raise PaymentConflict(f"order {payment.order_id}: too many concurrent writers")
+
+
+class _Unmetered:
+    def effect_called(self, effect: Effect, outcome: str, seconds: float) -> None:
+        pass
 
 
 def _log_done(payment: Payment, effect: Effect) -> None:

@@ -8,6 +8,7 @@ from typing import Protocol
 import msgspec
 
 from application.stripe_events import StripeEvent
+from domain.effects import Effect
 from domain.money import Money
 from domain.order import OrderSnapshot
 
@@ -70,6 +71,15 @@ class InventoryLedger(Protocol):
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
         """Gives reserved stock back; repeating it for the same order and product is harmless."""
         ...
+
+
+class EffectMeter(Protocol):
+    """Told of every effect call `SettlePayment` makes (metrics); must return at once.
+
+    `outcome` is `done`, `refused` (a 4xx: retrying soon will not change it) or `failed`.
+    """
+
+    def effect_called(self, effect: Effect, outcome: str, seconds: float) -> None: ...
 
 
 class PaymentStatusReport(msgspec.Struct, frozen=True):

@@ -32,6 +32,8 @@ DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS = 10
 MAX_HTTP_HEADER_TIMEOUT_SECONDS = 60
 DEFAULT_HTTP_KEEPALIVE_SECONDS = 5
 DEFAULT_HTTP_MAX_CONNECTIONS = 1000
+# Where `payments worker` (no HTTP API) serves its metrics; 0 turns them off.
+DEFAULT_METRICS_PORT = 9100
 
 
 HTTP = ("http", "https")
@@ -70,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_header_timeout_seconds: int = DEFAULT_HTTP_HEADER_TIMEOUT_SECONDS
     http_keepalive_seconds: int = DEFAULT_HTTP_KEEPALIVE_SECONDS
     http_max_connections: int = DEFAULT_HTTP_MAX_CONNECTIONS
+    metrics_port: int = DEFAULT_METRICS_PORT
 
     def __repr__(self) -> str:
         shown = {
@@ -224,6 +227,7 @@ def _parse(read: _Reader) -> Settings:
         http_max_connections=read.integer(
             "HTTP_MAX_CONNECTIONS", DEFAULT_HTTP_MAX_CONNECTIONS, 1, 100_000
         ),
+        metrics_port=read.integer("METRICS_PORT", DEFAULT_METRICS_PORT, 0, 65535),
     )
 
 

@@ -19,6 +19,7 @@ from interfaces.controllers.payments import PaymentsController
 from interfaces.controllers.webhook import WebhookController
 from interfaces.errors import handle_error
 from interfaces.lifecycle import running
+from interfaces.metrics_endpoint import metrics_controller, request_metrics
 from interfaces.rate_limit import per_user_rate_limit
 
 # The gateway strips `/payments`, Stripe CLI posts to `/webhook`: serve both forms.
@@ -40,10 +41,14 @@ def create_app(
     """
     routers = [Router(path=prefix, route_handlers=PAYMENT_CONTROLLERS) for prefix in PREFIXES]
     return Litestar(
-        route_handlers=[*routers, HealthController],
+        route_handlers=[*routers, HealthController, metrics_controller(services.metrics.registry)],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
-        # The JWT middleware inserts itself first, so the rate limit sees the caller.
-        on_app_init=[jwt_auth(services.jwt_secret).on_app_init],
+        # The JWT middleware inserts itself first, so the rate limit sees the caller; the
+        # request metrics then go in front of it, so they count its refusals too.
+        on_app_init=[
+            jwt_auth(services.jwt_secret).on_app_init,
+            request_metrics(services.metrics.http),
+        ],
         middleware=[per_user_rate_limit(create_session_rate_limit).middleware],
         exception_handlers={Exception: handle_error},
         lifespan=[_lifespan(services)],

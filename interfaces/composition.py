@@ -26,6 +26,7 @@ from infrastructure.effects.reconcile_lock import leadership_for
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
+from infrastructure.metrics.instruments import ServiceMetrics
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
@@ -34,6 +35,7 @@ from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConf
 from infrastructure.settings import Settings
 from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from infrastructure.stripe.unconfigured_checkout import UnconfiguredCheckoutGateway
+from interfaces.metrics_wiring import read_on_scrape
 from interfaces.webhook_signature import WebhookSignature
 
 Closer = Callable[[], Awaitable[None]]
@@ -72,6 +74,8 @@ class Services:
     probes: list[ReadinessProbe] = field(default_factory=list)
     workers: list[BackgroundWorker] = field(default_factory=list)
     closers: list[Closer] = field(default_factory=list)
+    # A registry of its own per graph: tests build many graphs in one process.
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
 
 def wire(
@@ -105,6 +109,7 @@ def wire(
 def build_services(settings: Settings) -> Services:
     """The production graph, from settings."""
     clock = SystemClock()
+    metrics = ServiceMetrics()
     ledger = open_ledger(settings.event_store_url)
     orders = HttpOrderDirectory(
         settings.order_service_url, internal_token=settings.internal_service_token
@@ -112,7 +117,7 @@ def build_services(settings: Settings) -> Services:
     inventory = HttpInventoryLedger(
         settings.inventory_service_url, internal_token=settings.internal_service_token
     )
-    checkout = _checkout_gateway(settings, clock)
+    checkout = _checkout_gateway(settings, clock, metrics)
     # With MONGODB_URI, statuses are read from the MongoDB view the status projection
     # keeps (ADR 0011); without it, from the event store itself (ADR 0007).
     mongo_view = (
@@ -129,6 +134,7 @@ def build_services(settings: Settings) -> Services:
         webhook_secrets=settings.stripe_webhook_secret,
         policy=settings.payment_failed_policy,
     )
+    services.metrics = metrics
     services.probes.append(EventStoreProbe(ledger))
     if settings.mongodb_uri:
         mongo = MongoProbe(settings.mongodb_uri)
@@ -144,9 +150,10 @@ def build_services(settings: Settings) -> Services:
     worker_settings = WorkerSettings(
         concurrency=settings.effect_concurrency, lease_seconds=settings.effect_lease_seconds
     )
-    services.workers.append(
-        effects_pipeline_for(ledger, orders, inventory, checkout, worker_settings)
+    pipeline = effects_pipeline_for(
+        ledger, orders, inventory, checkout, worker_settings, meter=metrics
     )
+    services.workers.append(pipeline)
     # The reconciliation sweep (issue 7) runs in one process per store at a time: the one
     # that holds its lock, whether that is a `payments serve` or a `payments worker`.
     lock = leadership_for(ledger.env)
@@ -164,6 +171,7 @@ def build_services(settings: Settings) -> Services:
     )
     services.closers.append(lambda: asyncio.to_thread(lock.release))
     services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
+    read_on_scrape(services, pipeline.queue, settings.mongodb_uri)
     return services
 
 
@@ -171,7 +179,9 @@ class ClosableCheckout(CheckoutGateway, Protocol):
     async def aclose(self) -> None: ...
 
 
-def _checkout_gateway(settings: Settings, clock: Clock) -> ClosableCheckout:
+def _checkout_gateway(
+    settings: Settings, clock: Clock, metrics: ServiceMetrics
+) -> ClosableCheckout:
     if not settings.stripe_secret_key:
         return UnconfiguredCheckoutGateway("STRIPE_SECRET_KEY is not set")
     return StripeCheckoutGateway(
@@ -180,4 +190,5 @@ def _checkout_gateway(settings: Settings, clock: Clock) -> ClosableCheckout:
         frontend_url=settings.frontend_url,
         expires_minutes=settings.checkout_expires_minutes,
         clock=clock,
+        meter=metrics,
     )

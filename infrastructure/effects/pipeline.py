@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
-from application.ports import CheckoutGateway, InventoryLedger, OrderDirectory
+from application.ports import CheckoutGateway, EffectMeter, InventoryLedger, OrderDirectory
 from infrastructure.effects.due_payments import DuePayments
 from infrastructure.effects.effect_workers import EffectWorkers, Settle, WorkerSettings
 from infrastructure.effects.queue_feeder import EffectsQueueFeeder
@@ -49,7 +49,8 @@ def effects_pipeline_for(
     checkout: CheckoutGateway,
     settings: WorkerSettings | None = None,
     timings: FollowerTimings | None = None,
+    meter: EffectMeter | None = None,
 ) -> EffectsPipeline:
-    """The pipeline over these ports."""
-    settle = SettlePayment(ledger, orders, inventory, checkout)
+    """The pipeline over these ports; `meter` is told of every effect call."""
+    settle = SettlePayment(ledger, orders, inventory, checkout, meter)
     return EffectsPipeline(ledger, settle, settings, timings)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import stripe
@@ -35,6 +36,17 @@ REFUNDS_PAGE_SIZE = 100
 LIVE_REFUND_STATUSES = frozenset({"succeeded", "pending", "requires_action"})
 # 4xx answers that pass: an idempotency key in use elsewhere, a rate limit.
 RETRYABLE_4XX = frozenset({409, 429})
+
+
+class StripeCallMeter(Protocol):
+    """Told of every Stripe API call (metrics): its operation, duration and error class."""
+
+    def stripe_call(self, operation: str, seconds: float, error: str | None) -> None: ...
+
+
+class _Unmetered:
+    def stripe_call(self, operation: str, seconds: float, error: str | None) -> None:
+        pass
 
 
 class _CustomerDetails(msgspec.Struct):
@@ -77,6 +89,7 @@ class StripeCheckoutGateway:
         clock: Clock,
         max_network_retries: int = 2,
         timeout_seconds: float = 10.0,
+        meter: StripeCallMeter | None = None,
     ) -> None:
         if not MIN_EXPIRES_MINUTES <= expires_minutes <= MAX_EXPIRES_MINUTES:
             raise ValueError(
@@ -93,6 +106,7 @@ class StripeCheckoutGateway:
         self._frontend_url = frontend_url
         self._expires_minutes = expires_minutes
         self._clock = clock
+        self._meter = meter or _Unmetered()
 
     async def open_session(self, request: CheckoutRequest) -> CheckoutSession:
         # Builds (and checks the amounts of) the request before anything reaches Stripe.
@@ -100,7 +114,7 @@ class StripeCheckoutGateway:
             request, self._frontend_url, self._expires_minutes, self._clock.now()
         )
         order_id = request.order.order_id
-        with _stripe_call("create checkout session", {"orderId": order_id}):
+        with _stripe_call("create checkout session", {"orderId": order_id}, self._meter):
             session = await self._client.v1.checkout.sessions.create_async(
                 params=attempt.params,  # type: ignore[arg-type]
                 options={"idempotency_key": attempt.idempotency_key},
@@ -113,14 +127,14 @@ class StripeCheckoutGateway:
         return opened
 
     async def retrieve_session(self, session_id: str) -> CheckoutSession:
-        with _stripe_call("retrieve checkout session", {"sessionId": session_id}):
+        with _stripe_call("retrieve checkout session", {"sessionId": session_id}, self._meter):
             session = await self._client.v1.checkout.sessions.retrieve_async(session_id)
         return _checkout_session(session)
 
     async def expire_session(self, session_id: str) -> str:
         extra = {"sessionId": session_id}
         try:
-            with _stripe_call("expire checkout session", extra):
+            with _stripe_call("expire checkout session", extra, self._meter):
                 await self._client.v1.checkout.sessions.expire_async(session_id)
         except CheckoutUnavailable as error:
             refusal = _permanent_refusal(error)
@@ -160,7 +174,7 @@ class StripeCheckoutGateway:
         """
         extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
         try:
-            with _stripe_call("refund", extra):
+            with _stripe_call("refund", extra, self._meter):
                 refund = await self._client.v1.refunds.create_async(
                     params={"payment_intent": payment_intent, "amount": amount.minor},
                     options={"idempotency_key": idempotency_key},
@@ -186,7 +200,7 @@ class StripeCheckoutGateway:
         refused: CheckoutUnavailable,
     ) -> str:
         """The oldest live refund of `payment_intent`, if they give back at least `amount`."""
-        with _stripe_call("list refunds", extra):
+        with _stripe_call("list refunds", extra, self._meter):
             page = await self._client.v1.refunds.list_async(
                 params={"payment_intent": payment_intent, "limit": REFUNDS_PAGE_SIZE}
             )
@@ -213,7 +227,7 @@ class StripeCheckoutGateway:
             "limit": EVENTS_PAGE_SIZE,
         }
         events: list[StripeEvent] = []
-        with _stripe_call("list undelivered events", {"since": since.isoformat()}):
+        with _stripe_call("list undelivered events", {"since": since.isoformat()}, self._meter):
             page = await self._client.v1.events.list_async(params=params)  # type: ignore[arg-type]
             async for event in page.auto_paging_iter():
                 decoded = _stripe_event(event)
@@ -226,11 +240,17 @@ class StripeCheckoutGateway:
 
 
 @contextmanager
-def _stripe_call(operation: str, extra: dict[str, str]) -> Iterator[None]:
-    """Turns any Stripe failure into `CheckoutUnavailable`; its details stay in the log."""
+def _stripe_call(operation: str, extra: dict[str, str], meter: StripeCallMeter) -> Iterator[None]:
+    """Turns any Stripe failure into `CheckoutUnavailable`; its details stay in the log.
+
+    The meter is told of every call, as `create_checkout_session`, `refund`…
+    """
+    label = operation.replace(" ", "_")
+    started = time.monotonic()
     try:
         yield
     except stripe.StripeError as error:
+        meter.stripe_call(label, time.monotonic() - started, type(error).__name__)
         log.warning(
             "stripe call failed: %s",
             operation,
@@ -243,6 +263,7 @@ def _stripe_call(operation: str, extra: dict[str, str]) -> Iterator[None]:
             },
         )
         raise CheckoutUnavailable(f"Stripe: {operation} failed", error.request_id) from error
+    meter.stripe_call(label, time.monotonic() - started, None)
 
 
 def _permanent_refusal(error: CheckoutUnavailable) -> stripe.InvalidRequestError | None:

@@ -1,7 +1,8 @@
-"""`payments worker`: the effects queue and the reconciliation sweep, no HTTP.
+"""`payments worker`: the effects queue and the reconciliation sweep, no HTTP API.
 
 For deployments with several API replicas: run workers beside them. Any number
-may run on one store; they all claim due payments, none leads (ADR 0015).
+may run on one store; they all claim due payments, none leads (ADR 0015). Its
+metrics are served on `METRICS_PORT` (9100; 0: none).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
+    from infrastructure.metrics.metrics_port import MetricsPort  # noqa: PLC0415
     from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
     from interfaces.cli.startup import StartupFailed, load_settings, opening_store  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
@@ -42,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
         return failure.report()
     # `build_services` carries the effects pipeline and the reconciliation sweep, as for
     # `payments serve`: the sweep runs in whichever process holds its lock.
-    asyncio.run(run_until_signalled(services.workers, services))
+    workers = list(services.workers)
+    if settings.metrics_port:
+        workers.insert(0, MetricsPort(services.metrics.registry, settings.metrics_port))
+    asyncio.run(run_until_signalled(workers, services))
     return 0
 
 

@@ -12,9 +12,12 @@ from litestar.di import NamedDependency
 from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
 from interfaces.api_document import WebhookOperation, error_responses
 from interfaces.composition import Services
+from interfaces.webhook_signature import InvalidSignature
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 256 * 1024  # Stripe's events are a few KiB; anything this big is not one
+# The metrics' event type of a delivery that was not verified: its body may say anything.
+UNVERIFIED = "unverified"
 
 
 class WebhookAck(msgspec.Struct):
@@ -40,15 +43,25 @@ class WebhookController(Controller):
     ) -> WebhookAck:
         """Answers 200 once the event is durably recorded (or known to need nothing)."""
         body = await request.body()
-        services.webhook_signature.verify(body, request.headers.get("stripe-signature"))
-        event = _decoded(body)
+        try:
+            services.webhook_signature.verify(body, request.headers.get("stripe-signature"))
+            event = _decoded(body)
+        except (InvalidSignature, MalformedStripeEvent):
+            services.metrics.webhook_event(UNVERIFIED, "rejected")
+            raise
         if not event.is_handled:
             log.info(
                 "stripe event type not handled",
                 extra={"eventId": event.id, "eventType": event.type},
             )
+            services.metrics.webhook_event(event.type, "ignored")
             return WebhookAck()
-        await services.apply_stripe_event(event)
+        try:
+            outcome = await services.apply_stripe_event(event)
+        except Exception:
+            services.metrics.webhook_event(event.type, "failed")  # 500: Stripe sends it again
+            raise
+        services.metrics.webhook_event(event.type, outcome.value)
         return WebhookAck()
 
 

@@ -296,3 +296,36 @@ async def test_a_concurrent_write_does_not_lose_the_fact(
     assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), f"refund:{ORDER}")]
     assert world.recorded().count("InventoryReleased") == 2
     assert world.payment().status is PaymentStatus.REFUNDED
+
+
+@dataclass
+class RecordingMeter:
+    """An `EffectMeter` that keeps (effect, outcome) of every call."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def effect_called(self, effect: object, outcome: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.calls.append((type(effect).__name__, outcome))
+
+
+async def test_every_effect_call_is_metered_with_its_outcome(world: World) -> None:
+    meter = RecordingMeter()
+    settle = SettlePayment(world.ledger, world.orders, world.inventory, world.checkout, meter)
+    world.stripe_says("checkout.session.expired")
+    world.inventory.refusals_left = 1  # one of the two releases is refused
+    with pytest.raises(EffectsFailed):
+        await settle(payment_id_for(ORDER))
+    world.orders.down = True
+    with pytest.raises(EffectsFailed):
+        await settle(payment_id_for(ORDER))  # the other release, then the cancellation fails
+    world.orders.down = False
+    await settle(payment_id_for(ORDER))
+
+    assert sorted(meter.calls) == [
+        ("CancelOrder", "done"),
+        ("CancelOrder", "failed"),
+        ("ReleaseStock", "done"),
+        ("ReleaseStock", "done"),
+        ("ReleaseStock", "refused"),
+    ]
