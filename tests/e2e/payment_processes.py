@@ -94,6 +94,14 @@ class PaymentProcess:
         except subprocess.TimeoutExpired:
             self.kill()
 
+    def exit_status(self, within: float) -> int | None:
+        """Waits up to `within` seconds for the process to end; its exit status, or None."""
+        assert self._process is not None, "not started"
+        try:
+            return self._process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            return None
+
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
