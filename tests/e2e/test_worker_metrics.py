@@ -69,7 +69,7 @@ def test_a_worker_serves_its_metrics_on_its_own_port(
         second = start_worker(env, tmp_path / "second.log")  # the same port: taken
         wait_for(
             lambda: any(
-                str(line.get("message", "")).startswith("cannot serve metrics") and line.get("alert")
+                str(line.get("message")).startswith("cannot serve metrics") and line.get("alert")
                 for line in second.log_lines()
             ),
             "the second worker's alert",
