@@ -103,7 +103,7 @@ def settled(ledger: PaymentLedger, orders: list[PlannedOrder]) -> bool:
 class Window:
     """When an order's status change was owed: from the service's own log lines."""
 
-    due: datetime | None = None  # the decisive event recorded
+    due: datetime | None = None  # the order's first event recorded
     done: datetime | None = None  # the status change recorded
 
     def kills_within(self, kills: list[datetime], until: datetime) -> int:
@@ -122,8 +122,8 @@ def status_change_windows(processes: list[PaymentProcess]) -> dict[str, Window]:
             continue
         window = windows.setdefault(order_id, Window())
         when = datetime.fromisoformat(at)
-        recorded = line.get("message") == "stripe event recorded"
-        if recorded and line.get("status") in ("SUCCESS", "FAILED"):
+        # Nothing can be owed before the order's first event is recorded.
+        if line.get("message") == "stripe event recorded":
             window.due = min(window.due or when, when)
         done = line.get("message") == "payment effect done"
         if done and line.get("effect") in ("ConfirmOrder", "CancelOrder"):
