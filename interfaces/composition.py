@@ -20,9 +20,10 @@ from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
 from infrastructure.effects.effect_workers import WorkerSettings
+from infrastructure.effects.leader_only import LeaderOnly
 from infrastructure.effects.periodic_task import PeriodicTask
 from infrastructure.effects.pipeline import effects_pipeline_for
-from infrastructure.effects.reconcile_lock import leadership_for
+from infrastructure.effects.reconcile_lock import PROJECTION_LOCK_NAME, leadership_for
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
@@ -40,6 +41,7 @@ from interfaces.webhook_signature import WebhookSignature
 
 Closer = Callable[[], Awaitable[None]]
 RECONCILE_TASK = "reconcile"
+PROJECTION_TASK = "status projection"
 
 
 class ReadinessProbe(Protocol):
@@ -140,7 +142,15 @@ def build_services(settings: Settings) -> Services:
         mongo = MongoProbe(settings.mongodb_uri)
         services.probes.append(mongo)
         services.closers.append(mongo.aclose)
-        services.workers.append(StatusProjectionWorker(ledger, settings.mongodb_uri))
+        # One projection per store at a time (docs/scaling.md): the others stand by.
+        uri = settings.mongodb_uri
+        services.workers.append(
+            LeaderOnly(
+                PROJECTION_TASK,
+                lambda: StatusProjectionWorker(ledger, uri),
+                leadership_for(ledger.env, PROJECTION_LOCK_NAME),
+            )
+        )
     if mongo_view is not None:
         services.closers.append(mongo_view.close)
     else:

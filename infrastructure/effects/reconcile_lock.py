@@ -1,4 +1,5 @@
-"""Which process runs the reconciliation sweep: exactly one per event store at a time.
+"""Which process runs the reconciliation sweep (or the status projection, under a lock of
+its own): exactly one per event store at a time.
 
 PostgreSQL: a session advisory lock held on a dedicated connection. The server
 drops it the moment that connection ends (process killed, host gone), so a
@@ -26,6 +27,7 @@ from infrastructure.event_store.store import postgres_conninfo
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "payments.reconcile"
+PROJECTION_LOCK_NAME = "payments.projection"
 
 
 class Leadership(Protocol):
@@ -42,20 +44,21 @@ class Leadership(Protocol):
     def release(self) -> None: ...
 
 
-def advisory_key(namespace: str) -> int:
+def advisory_key(namespace: str, lock_name: str = LOCK_NAME) -> int:
     """A signed 64-bit key per store, so schemas sharing a database do not block each other."""
-    digest = hashlib.blake2b(f"{namespace}:{LOCK_NAME}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{namespace}:{lock_name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
 class PostgresAdvisoryLeadership:
     """Holds `pg_try_advisory_lock(key)` on its own autocommit connection."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._conninfo = postgres_conninfo(env, "payments-reconcile")
+    def __init__(self, env: Mapping[str, str], lock_name: str = LOCK_NAME) -> None:
+        # Named for the lock (`payments-reconcile`), so pg_stat_activity says who holds what.
+        self._conninfo = postgres_conninfo(env, "payments-" + _tail(lock_name))
         dbname = env.get("POSTGRES_DBNAME") or ""
         schema = env.get("POSTGRES_SCHEMA") or "public"
-        self.key = advisory_key(f"{dbname}.{schema}")
+        self.key = advisory_key(f"{dbname}.{schema}", lock_name)
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
 
     def try_acquire(self) -> bool:
@@ -138,11 +141,15 @@ class SoleLeadership:
         return None
 
 
-def leadership_for(env: Mapping[str, str]) -> Leadership:
+def leadership_for(env: Mapping[str, str], lock_name: str = LOCK_NAME) -> Leadership:
     """The leadership that fits the event store described by `event_store_env(...)`."""
     if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
-        return PostgresAdvisoryLeadership(env)
+        return PostgresAdvisoryLeadership(env, lock_name)
     dbname = env.get("SQLITE_DBNAME", ":memory:")
     if dbname == ":memory:" or dbname.startswith("file::memory:"):
         return SoleLeadership()
-    return FileLockLeadership(Path(os.fspath(dbname) + ".reconcile.lock"))
+    return FileLockLeadership(Path(f"{os.fspath(dbname)}.{_tail(lock_name)}.lock"))
+
+
+def _tail(lock_name: str) -> str:
+    return lock_name.removeprefix("payments.")

@@ -2,7 +2,8 @@
 PostgreSQL schema and one MongoDB-compatible server, the reference shop as order and
 inventory service. A webhook storm across both APIs (duplicates sent to the other API at
 once, late events after the outcome) leaves every order in its right final state with each
-effect done once; a worker SIGKILLed while it holds payments loses nothing."""
+effect done once; a worker SIGKILLed while it holds payments loses nothing. The status
+projection runs in one process at a time, and the view ends at every payment's last event."""
 
 from __future__ import annotations
 
@@ -130,6 +131,14 @@ def assert_one_key_per_effect(shop: RunningShop, order_id: str, effects: int) ->
     return cut
 
 
+def runs_the_projection(process: PaymentProcess) -> bool:
+    return any(
+        line.get("message") == "this process now runs it"
+        and line.get("worker") == "status projection"
+        for line in process.log_lines()
+    )
+
+
 def view_of(mongo_database_uri: str) -> dict[str, dict[str, Any]]:
     with MongoClient(mongo_database_uri) as client:
         payments = client.get_default_database()["payments"]
@@ -199,6 +208,10 @@ def test_two_apis_and_two_workers_settle_a_storm_once_and_survive_a_killed_worke
     asked_again = {p.id for p in payments if patched[p.order_id] > 1 or cut_off[p.order_id]}
     assert asked_again <= in_flight, patched
     assert max(patched.values()) <= 2, patched
+    # One process at a time ran the projection: the first to take its lock, and another only
+    # if that one was the victim.
+    projecting = [p for p in [*apis, victim, survivor] if runs_the_projection(p)]
+    assert len(projecting) == 1 or (len(projecting) == 2 and victim in projecting), projecting
     settled_by = [{line["paymentId"] for line in p.settled()} for p in [*apis, victim, survivor]]
     assert set().union(*settled_by) >= {str(p.id) for p in payments}
     assert sum(1 for s in settled_by if s) >= 3, "the work was not shared"

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from pymongo.database import Database
 
+from infrastructure.effects.leader_only import LeaderOnly
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.settings import Settings
@@ -31,14 +32,16 @@ async def test_statuses_are_read_from_the_projected_mongodb_view(
         mongodb_uri=mongo_database_uri,
     )
     services = build_services(settings)
-    workers = [w for w in services.workers if isinstance(w, StatusProjectionWorker)]
-    assert len(workers) == 1
+    workers = [w for w in services.workers if isinstance(w, LeaderOnly)]
+    assert [w.name for w in workers] == ["status projection"]
     assert isinstance(services.status_view, MongoPaymentStatusView)
     projection = workers[0]
     assert not projection.still_running()
 
-    # The app's own lifespan starts the worker on entry and stops it on exit.
+    # The app's own lifespan starts the worker on entry (this process takes the projection's
+    # lock, nobody else holds it) and stops it on exit.
     async with AsyncTestClient(create_app(services)) as client:
+        assert isinstance(projection.running, StatusProjectionWorker)
         assert projection.still_running()
         PaymentStory(services.ledger, "ord_wired").initiate().paid()
         ledger = services.ledger
@@ -63,7 +66,7 @@ async def test_without_mongodb_no_projection_runs(tmp_path: Path) -> None:
     )
     services = build_services(settings)
     try:
-        assert not any(isinstance(w, StatusProjectionWorker) for w in services.workers)
+        assert not any(isinstance(w, LeaderOnly) for w in services.workers)
         assert not isinstance(services.status_view, MongoPaymentStatusView)
     finally:
         for close in services.closers:
