@@ -27,15 +27,18 @@ CONFLICT_RETRIES = 5
 Fact = Callable[[Payment], None]
 """Records on a payment what an effect achieved (`Payment.record_*`, a no-op if already there)."""
 
-EVENTS_THAT_OWE_NOTHING: tuple[type[Payment.Event], ...] = (
-    Payment.Initiated,
-    Payment.AsyncPaymentPending,
-    Payment.AttemptFailed,
-    Payment.OrderConfirmed,
-    Payment.CheckoutClosed,
-    Payment.InventoryReleased,
-    Payment.OrderCancelled,
-    Payment.Refunded,
+EVENTS_THAT_OWE_NOTHING = tuple(
+    Payment.declared_event(name)
+    for name in (
+        "Initiated",
+        "AsyncPaymentAwaited",
+        "AttemptFailed",
+        "OrderConfirmed",
+        "CheckoutClosed",
+        "InventoryReleased",
+        "OrderCancelled",
+        "Refunded",
+    )
 )
 """Events after which a payment owes nothing new: opening it, waiting, and the facts that
 record an effect done (recorded by the worker that performed it, which looks again)."""

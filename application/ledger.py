@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic, register_topic
 
 from domain.payment import Payment, payment_id_for
 
 SaveListener = Callable[[int], None]
+
+FORMER_TOPICS: Mapping[str, type[Payment.Event]] = {
+    # Named for the state it waits in until issue 16; in the past tense since (ADR 0016).
+    "domain.payment:Payment.AsyncPaymentPending": Payment.declared_event("AsyncPaymentAwaited"),
+}
+"""Topics older versions stored events under, and the event class each one is now."""
+
+
+def topics_of(event_class: type[Payment.Event]) -> tuple[str, ...]:
+    """Every topic an event of `event_class` may be stored under: its own, then former ones."""
+    former = (topic for topic, renamed in FORMER_TOPICS.items() if renamed is event_class)
+    return (get_topic(event_class), *former)
 
 
 class PaymentLedger(Application[UUID]):
@@ -26,6 +39,8 @@ class PaymentLedger(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self._listeners: list[SaveListener] = []
+        for topic, event_class in FORMER_TOPICS.items():
+            register_topic(topic, event_class)  # events stored under it replay as that class
         try:
             super().__init__(env)
         except Exception:

@@ -22,8 +22,8 @@ from eventsourcing.utils import get_topic
 from application.ledger import PaymentLedger
 from domain.payment import Payment
 
-OPENING = get_topic(Payment.Initiated)
-CLOSING = (get_topic(Payment.Succeeded), get_topic(Payment.Failed))
+OPENING = get_topic(Payment.declared_event("Initiated"))
+CLOSING = tuple(get_topic(Payment.declared_event(name)) for name in ("Succeeded", "Failed"))
 
 
 class OpenPayment(msgspec.Struct, frozen=True):

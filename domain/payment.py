@@ -1,14 +1,20 @@
-"""The Payment aggregate: one per order, the whole life of its Stripe Checkout payment."""
+"""The Payment aggregate: one per order, the whole life of its Stripe Checkout payment.
+
+Each `@event("Name")` method declares an event (eventsourcing's `@event("Credited")
+def credit(self, amount)`): its parameters are the event's fields, its body is how
+the event changes the payment, replayed forever from the store. The public commands
+beside them decide; `ChainedAggregate` chains every event into the audit hash chain.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from domain.audit_chain import GENESIS_HASH, chain_digest
+from domain.audit_chain import ChainedAggregate
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
@@ -30,81 +36,14 @@ def payment_id_for(order_id: str) -> UUID:
     return uuid5(PAYMENT_NAMESPACE, order_id)
 
 
-class Payment(Aggregate):
-    """Records every fact about an order's payment; never overwrites a terminal state.
-
-    Commands validate and decide; the private `@event` methods only assign, because
-    they are replayed forever from the store.
-    """
+class Payment(ChainedAggregate):
+    """Records every fact about an order's payment; never overwrites a terminal state."""
 
     TERMINAL: ClassVar[frozenset[PaymentStatus]] = frozenset(
         {PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REFUNDED}
     )
-    chain_head: str
 
-    class Event(Aggregate.Event):
-        previous_hash: str
-        chain_hash: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.chain_head = self.chain_hash
-
-    class Initiated(Event, Aggregate.Created):
-        order_id: str
-        user_id: str
-        user_email: str
-        amount: Money
-        lines: tuple[OrderLine, ...]
-        checkout_session_id: str
-        checkout_url: str
-        expires_at: datetime
-
-    class AsyncPaymentPending(Event):
-        stripe_event_id: str
-        payment_intent: str
-
-    class Succeeded(Event):
-        stripe_event_id: str
-        payment_intent: str
-        customer_email: str
-        amount_received: Money
-
-    class AttemptFailed(Event):
-        stripe_event_id: str
-        payment_intent: str
-        decline_message: str
-
-    class Failed(Event):
-        reason: str
-        stripe_event_id: str
-        decline_message: str
-
-    class RefundRequested(Event):
-        stripe_event_id: str
-        payment_intent: str
-        amount: Money
-        customer_email: str
-
-    class Refunded(Event):
-        refund_id: str
-        amount: Money
-
-    class OrderConfirmed(Event):
-        pass
-
-    class CheckoutClosed(Event):
-        outcome: str
-
-    class InventoryReleased(Event):
-        product_id: str
-        quantity: int
-
-    class OrderCancelled(Event):
-        pass
-
-    @staticmethod
-    def create_id(order_id: str) -> UUID:
-        return payment_id_for(order_id)
+    # -- opening it ------------------------------------------------------------
 
     @classmethod
     def initiate(
@@ -119,32 +58,21 @@ class Payment(Aggregate):
         """Opens the payment of a PENDING order once Stripe has given us a session."""
         if not order.is_pending:
             raise InvalidOrder(f"order {order.order_id} is {order.status}, not PENDING")
-        lines = order.chargeable_lines()
-        data: dict[str, Any] = {
-            "order_id": order.order_id,
-            "user_id": order.user_id,
-            "user_email": user_email,
-            "amount": order.total,
-            "lines": lines,
-            "checkout_session_id": checkout_session_id,
-            "checkout_url": checkout_url,
-            "expires_at": expires_at,
-        }
-        payment_id = payment_id_for(order.order_id)
-        topic = f"{cls.__module__}:{cls.__qualname__}"
-        digest = chain_digest(
-            GENESIS_HASH,
-            cls.Initiated.__qualname__,
-            payment_id,
-            cls.INITIAL_VERSION,
-            at,
-            {**data, "originator_topic": topic},
-        )
         return cls._create(
-            cls.Initiated, timestamp=at, previous_hash=GENESIS_HASH, chain_hash=digest, **data
+            cls.declared_event("Initiated"),
+            id=payment_id_for(order.order_id),
+            timestamp=at,
+            order_id=order.order_id,
+            user_id=order.user_id,
+            user_email=user_email,
+            amount=order.total,
+            lines=order.chargeable_lines(),
+            checkout_session_id=checkout_session_id,
+            checkout_url=checkout_url,
+            expires_at=expires_at,
         )
 
-    @event(Initiated)
+    @event("Initiated")
     def __init__(
         self,
         order_id: str,
@@ -180,20 +108,6 @@ class Payment(Aggregate):
         self.released_products: set[str] = set()
         self.order_cancelled = False
 
-    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
-        """Chains every new event to the previous one (see `domain.audit_chain`)."""
-        timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
-        digest = chain_digest(
-            self.chain_head, event_class.__qualname__, self.id, self.version + 1, timestamp, kwargs
-        )
-        super().trigger_event(
-            event_class,
-            timestamp=timestamp,
-            previous_hash=self.chain_head,
-            chain_hash=digest,
-            **kwargs,
-        )
-
     # -- state the rest of the system asks about ------------------------------
 
     @property
@@ -206,6 +120,17 @@ class Payment(Aggregate):
 
     def has_applied(self, stripe_event_id: str) -> bool:
         return stripe_event_id in self.applied_stripe_events
+
+    def reserved_stock(self) -> dict[str, int]:
+        """Units reserved per product; an order may list a product on several lines.
+
+        Stock is released per product because the inventory service's idempotency
+        key is per order and product.
+        """
+        reserved: dict[str, int] = {}
+        for line in self.lines:
+            reserved[line.product_id] = reserved.get(line.product_id, 0) + line.quantity
+        return reserved
 
     # -- what Stripe told us ---------------------------------------------------
 
@@ -231,7 +156,7 @@ class Payment(Aggregate):
     def await_async_payment(self, stripe_event_id: str, payment_intent: str) -> None:
         """Checkout completed with a delayed method: the result comes later."""
         if self.status is PaymentStatus.INITIATED and not self.has_applied(stripe_event_id):
-            self._async_payment_pending(stripe_event_id, payment_intent)
+            self._async_payment_awaited(stripe_event_id, payment_intent)
 
     def decline(
         self,
@@ -253,7 +178,7 @@ class Payment(Aggregate):
         if self.status is PaymentStatus.INITIATED and not self.has_applied(stripe_event_id):
             self._failed(reason.value, stripe_event_id, decline_message)
 
-    @event(Succeeded)
+    @event("Succeeded")
     def _succeeded(
         self, stripe_event_id: str, payment_intent: str, customer_email: str, amount_received: Money
     ) -> None:
@@ -263,13 +188,13 @@ class Payment(Aggregate):
         self.customer_email = customer_email
         self.amount_received = amount_received
 
-    @event(AsyncPaymentPending)
-    def _async_payment_pending(self, stripe_event_id: str, payment_intent: str) -> None:
+    @event("AsyncPaymentAwaited")
+    def _async_payment_awaited(self, stripe_event_id: str, payment_intent: str) -> None:
         self.applied_stripe_events.add(stripe_event_id)
         self.awaiting_async_payment = True
         self.payment_intent = payment_intent
 
-    @event(AttemptFailed)
+    @event("AttemptFailed")
     def _attempt_failed(
         self, stripe_event_id: str, payment_intent: str, decline_message: str
     ) -> None:
@@ -278,14 +203,14 @@ class Payment(Aggregate):
         self.payment_intent = payment_intent
         self.decline_message = decline_message
 
-    @event(Failed)
+    @event("Failed")
     def _failed(self, reason: str, stripe_event_id: str, decline_message: str) -> None:
         self.applied_stripe_events.add(stripe_event_id)
         self.status = PaymentStatus.FAILED
         self.failure_reason = FailureReason(reason)
         self.decline_message = decline_message or None
 
-    @event(RefundRequested)
+    @event("RefundRequested")
     def _refund_requested(
         self, stripe_event_id: str, payment_intent: str, amount: Money, customer_email: str
     ) -> None:
@@ -295,7 +220,7 @@ class Payment(Aggregate):
         self.amount_received = amount
         self.refund_due = amount
 
-    # -- what we did about it --------------------------------------------------
+    # -- what the outside world is owed ----------------------------------------
 
     def pending_effects(self) -> list[Effect]:
         """The calls the outside world is still owed, in the order they must happen."""
@@ -323,6 +248,8 @@ class Payment(Aggregate):
             return releases
         return [] if self.order_cancelled else [CancelOrder(self.order_id)]
 
+    # -- what we did about it --------------------------------------------------
+
     def record_order_confirmed(self) -> None:
         if self.status is PaymentStatus.SUCCESS and not self.order_confirmed:
             self._order_confirmed()
@@ -330,17 +257,6 @@ class Payment(Aggregate):
     def record_checkout_closed(self, outcome: str) -> None:
         if self.failure_reason is not None and not self.checkout_closed:
             self._checkout_closed(outcome)
-
-    def reserved_stock(self) -> dict[str, int]:
-        """Units reserved per product; an order may list a product on several lines.
-
-        Stock is released per product because the inventory service's idempotency
-        key is per order and product.
-        """
-        reserved: dict[str, int] = {}
-        for line in self.lines:
-            reserved[line.product_id] = reserved.get(line.product_id, 0) + line.quantity
-        return reserved
 
     def record_inventory_released(self, product_id: str) -> None:
         quantity = self.reserved_stock().get(product_id)
@@ -356,23 +272,23 @@ class Payment(Aggregate):
         if self.refund_due is not None and self.refund_id is None:
             self._refunded(refund_id, self.refund_due)
 
-    @event(OrderConfirmed)
+    @event("OrderConfirmed")
     def _order_confirmed(self) -> None:
         self.order_confirmed = True
 
-    @event(CheckoutClosed)
+    @event("CheckoutClosed")
     def _checkout_closed(self, outcome: str) -> None:
         self.checkout_closed = True
 
-    @event(InventoryReleased)
+    @event("InventoryReleased")
     def _inventory_released(self, product_id: str, quantity: int) -> None:
         self.released_products.add(product_id)
 
-    @event(OrderCancelled)
+    @event("OrderCancelled")
     def _order_cancelled(self) -> None:
         self.order_cancelled = True
 
-    @event(Refunded)
+    @event("Refunded")
     def _refunded(self, refund_id: str, amount: Money) -> None:
         self.refund_id = refund_id
         self.status = PaymentStatus.REFUNDED

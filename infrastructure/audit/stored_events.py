@@ -6,7 +6,8 @@ error), because an auditor must hear about them rather than have them skipped.
 So are events stored under a topic that is not one of the payment's own event
 classes' (`PAYMENT_TOPICS`), undecoded: a topic such as
 `application.ledger:Payment.Succeeded` resolves to the same class, so the store
-replays it, and only its topic tells it was not written by the service.
+replays it, and only its topic tells it was not written by the service. A topic an
+older version wrote for a class since renamed (`FORMER_TOPICS`) is the class's own.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.utils import TopicError, get_topic
 
-from application.ledger import PaymentLedger
+from application.ledger import FORMER_TOPICS, PaymentLedger
 from domain.payment import Payment
 
 PAGE_SIZE = 500
-PAYMENT_TOPICS = frozenset(
-    get_topic(member)
-    for member in vars(Payment).values()
-    if isinstance(member, type) and issubclass(member, Payment.Event)
-) - {get_topic(Payment.Event)}
-"""The topics the service writes: each Payment event class's own, as `get_topic` names it."""
+PAYMENT_TOPICS = (
+    frozenset(
+        get_topic(member)
+        for member in vars(Payment).values()
+        if isinstance(member, type) and issubclass(member, Payment.Event)
+    )
+    - {get_topic(Payment.Event)}
+) | FORMER_TOPICS.keys()
+"""The topics the service writes, each Payment event class's own as `get_topic` names it,
+and those older versions wrote for classes since renamed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,12 @@ class StoredPaymentEvent:
     def foreign_topic(self) -> bool:
         """Stored under a topic the service never writes (forged, or written by hand)."""
         return self.topic not in PAYMENT_TOPICS
+
+    @property
+    def recorded_as(self) -> str:
+        """The event type as stored: the qualified name in its topic (`Payment.Succeeded`),
+        which the chain hashed when it was recorded, whatever the class is called now."""
+        return self.topic.partition(":")[2]
 
     @property
     def state(self) -> dict[str, object]:

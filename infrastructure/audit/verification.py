@@ -68,7 +68,7 @@ class ChainVerifier:
             self._found(payment_id, version, BreakKind.FOREIGN_TOPIC, f"topic {stored.topic}")
         elif stored.event is None:
             self._found(payment_id, version, BreakKind.ALTERED, stored.error)
-        elif digest_of(stored.event) != chain_hash:
+        elif digest_of(stored.event, stored.recorded_as) != chain_hash:
             self._found(payment_id, version, BreakKind.ALTERED, "")
         elif state.get("previous_hash") != previous_hash:
             # This event is intact, so its predecessor's hash changed: it was rewritten.

@@ -7,10 +7,9 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import get_topic
 
 from application.fulfilment import EVENTS_THAT_OWE_NOTHING
-from application.ledger import PaymentLedger
+from application.ledger import PaymentLedger, topics_of
 from infrastructure.effects.due_payments import DuePayments
 from infrastructure.effects.v1_processor_state import v1_processor_state
 
@@ -35,7 +34,7 @@ class EffectsQueueFeeder:
     ) -> None:
         self._queue = queue
         self._on_fed = on_fed
-        self._skipped = frozenset(get_topic(cls) for cls in EVENTS_THAT_OWE_NOTHING)
+        self._skipped = frozenset(t for cls in EVENTS_THAT_OWE_NOTHING for t in topics_of(cls))
         self._adopt_v1_processor(ledger)
 
     def position(self) -> int:

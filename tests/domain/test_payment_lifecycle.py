@@ -144,7 +144,7 @@ def test_the_same_stripe_event_is_applied_once(payment):
     payment.succeed("evt_2", "pi_1", "b@example.com", PAID)
     assert payment.failed_attempts == 1
     assert payment.status is PaymentStatus.INITIATED
-    assert new_events(payment) == ["Initiated", "AttemptFailed", "AsyncPaymentPending"]
+    assert new_events(payment) == ["Initiated", "AttemptFailed", "AsyncPaymentAwaited"]
 
 
 def test_facts_cannot_be_recorded_out_of_place(payment):

@@ -11,6 +11,7 @@ from tests.domain.conftest import initiated_payment
 
 def a_full_history() -> tuple[Payment, list[object]]:
     payment = initiated_payment()
+    payment.await_async_payment("evt_0", "pi_1")
     payment.decline("evt_1", "pi_1", "declined", FailedPaymentPolicy.RETRY)
     payment.fail(FailureReason.EXPIRED, "evt_2")
     payment.record_inventory_released("prod_a")

@@ -118,6 +118,13 @@ class StoreTamperer:
                 (state, topic, self._id(payment_id), version),
             )
 
+    def set_topic(self, payment_id: UUID, version: int, topic: str) -> None:
+        self._execute(
+            f"UPDATE {self._table} SET topic={self._mark} "
+            f"WHERE originator_id={self._mark} AND originator_version={self._mark}",
+            (topic, self._id(payment_id), version),
+        )
+
     def topic(self, payment_id: UUID, version: int) -> str:
         with self._cursor() as cursor:
             cursor.execute(

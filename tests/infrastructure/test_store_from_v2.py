@@ -13,26 +13,42 @@ from application.apply_stripe_event import ApplyStripeEvent, Outcome
 from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
+from domain.audit_chain import digest_of
 from domain.lifecycle import FailedPaymentPolicy
-from domain.payment import payment_id_for
+from domain.payment import Payment, payment_id_for
+from infrastructure.audit.chain_report import BreakKind
 from infrastructure.audit.verification import verify_store
 from infrastructure.event_store.store import event_store_env
 from tests.fakes import FakeCheckoutGateway, FakeInventoryLedger, FakeOrderDirectory
+from tests.infrastructure.store_tampering import StoreTamperer
 from tests.stripe_payloads import checkout_event, encode
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stores"
 DESCRIPTION = json.loads((FIXTURES / "v2_payments.json").read_text())
 PAYMENTS = DESCRIPTION["payments"]
 WAITING = "ord_v2_async_open"
+# Renamed in issue 16 (a state's name, now in the past tense), stored under the old topic.
+FORMER_TOPIC = "domain.payment:Payment.AsyncPaymentPending"
+AWAITED = Payment.declared_event("AsyncPaymentAwaited")
 
 
 @pytest.fixture
-def v2_ledger(tmp_path: Path) -> Iterator[PaymentLedger]:
+def v2_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "v2_payments.db"
     shutil.copyfile(FIXTURES / "v2_payments.db", copy)
-    ledger = PaymentLedger(event_store_env(f"sqlite:///{copy}"))
+    return copy
+
+
+@pytest.fixture
+def v2_ledger(v2_copy: Path) -> Iterator[PaymentLedger]:
+    ledger = PaymentLedger(event_store_env(f"sqlite:///{v2_copy}"))
     yield ledger
     ledger.close()
+
+
+@pytest.fixture
+def tamperer(v2_copy: Path) -> StoreTamperer:
+    return StoreTamperer(f"sqlite:///{v2_copy}")
 
 
 def stored_topics(ledger: PaymentLedger) -> list[str]:
@@ -91,5 +107,70 @@ async def test_a_waiting_payment_takes_new_events_on_its_old_chain(
             for number, topic in zip(p["notification_ids"], p["topics"], strict=True)
         )
     ]
+    report, _ = verify_store(v2_ledger)
+    assert report.ok, report
+
+
+def test_an_event_of_a_renamed_class_replays_as_the_renamed_class(
+    v2_ledger: PaymentLedger,
+) -> None:
+    (waiting, stored) = list(v2_ledger.history(payment_id_for(WAITING)))
+    assert FORMER_TOPIC in DESCRIPTION["topics"]
+    assert PAYMENTS[WAITING]["topics"][1] == FORMER_TOPIC
+    assert type(stored) is AWAITED
+    # Its hash was chained under the name it was recorded as, not the class's new one.
+    assert digest_of(stored, "Payment.AsyncPaymentPending") == vars(stored)["chain_hash"]
+    assert digest_of(stored) != vars(stored)["chain_hash"]
+    assert vars(stored)["previous_hash"] == vars(waiting)["chain_hash"]
+
+
+@pytest.mark.parametrize(
+    "alias",
+    [
+        "application.ledger:Payment.AsyncPaymentAwaited",  # resolves to the class: replayed
+        "application.ledger:Payment.AsyncPaymentPending",  # the old name, not where it lived
+        "domain.payment:Payment.AsyncPaymentAwaiting",  # a name that was never registered
+    ],
+)
+def test_an_alias_that_was_never_a_topic_of_the_class_is_still_tampering(
+    v2_ledger: PaymentLedger, tamperer: StoreTamperer, alias: str
+) -> None:
+    tamperer.set_topic(payment_id_for(WAITING), 2, alias)
+
+    report, _ = verify_store(v2_ledger)
+
+    assert report.first_break is not None
+    first = report.first_break
+    assert (first.order_id, first.version, first.kind) == (WAITING, 2, BreakKind.FOREIGN_TOPIC)
+    assert report.broken_payments == 1
+
+
+def test_moving_an_old_event_to_the_new_topic_breaks_its_hash(
+    v2_ledger: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    """Both topics are the class's own, but the chain hashed the one it was stored under."""
+    tamperer.set_topic(payment_id_for(WAITING), 2, "domain.payment:Payment.AsyncPaymentAwaited")
+
+    report, _ = verify_store(v2_ledger)
+
+    assert report.first_break is not None
+    first = report.first_break
+    assert (first.order_id, first.version, first.kind) == (WAITING, 2, BreakKind.ALTERED)
+
+
+def test_new_events_of_the_renamed_class_are_stored_and_chained_under_its_new_name(
+    v2_ledger: PaymentLedger,
+) -> None:
+    waiting = v2_ledger.find(WAITING)
+    assert waiting is not None
+    waiting.await_async_payment("evt_second_unpaid", f"pi_{WAITING}")  # another Stripe event
+    v2_ledger.record(waiting)
+
+    _, old, new = v2_ledger.history(payment_id_for(WAITING))
+    topics = [n.topic for n in v2_ledger.recorder.select_events(payment_id_for(WAITING))]
+    assert topics[1:] == [FORMER_TOPIC, "domain.payment:Payment.AsyncPaymentAwaited"]
+    assert type(old) is type(new) is AWAITED
+    assert digest_of(new) == vars(new)["chain_hash"]
+    assert vars(new)["previous_hash"] == vars(old)["chain_hash"]
     report, _ = verify_store(v2_ledger)
     assert report.ok, report
