@@ -75,9 +75,7 @@ class LeaderOnly:
         try:
             if self.running is None:
                 if await asyncio.to_thread(self._leadership.try_acquire):
-                    log.info("this process now runs it", extra={"worker": self.name})
-                    self.running = self._last = self._make()
-                    await self.running.start()
+                    await self._lead()
             elif not await asyncio.to_thread(self._leadership.still_held):
                 log.warning("lock lost; stopping here", extra={"worker": self.name})
                 await self._give_up()
@@ -86,6 +84,16 @@ class LeaderOnly:
                 "leader-only worker: lock or start failed; asking again",
                 extra={"worker": self.name, "error": f"{type(error).__name__}: {error}"},
             )
+
+    async def _lead(self) -> None:
+        worker = self._last = self._make()
+        try:
+            await worker.start()
+        except BaseException:
+            await asyncio.to_thread(self._leadership.release)  # another process may run it
+            raise
+        self.running = worker
+        log.info("this process now runs it", extra={"worker": self.name})
 
     async def _give_up(self) -> None:
         worker, self.running = self.running, None

@@ -117,3 +117,26 @@ async def test_a_lock_that_cannot_be_asked_is_asked_again(
         await eventually(lambda: projection.running is not None)
     finally:
         await projection.stop()
+
+
+async def test_a_worker_that_fails_to_start_gives_the_lock_back(ledger: PaymentLedger) -> None:
+    class Broken(Recorder):
+        async def start(self) -> None:
+            raise ConnectionError("MongoDB client cannot be made")
+
+    broken = LeaderOnly(
+        "status projection",
+        Broken,
+        leadership_for(ledger.env, PROJECTION_LOCK_NAME),
+        poll_seconds=60,
+    )
+    made: list[Recorder] = []
+    healthy = leader_only(ledger, made)
+    await broken.start()
+    try:
+        assert broken.running is None
+        await healthy.start()
+        assert healthy.running is not None  # the lock was given back
+    finally:
+        await healthy.stop()
+        await broken.stop()
