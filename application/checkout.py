@@ -13,7 +13,7 @@ from application.ledger import PaymentConflict, PaymentLedger
 from application.ports import CheckoutGateway, CheckoutRequest, Clock, OrderDirectory
 from domain.errors import InvalidOrder
 from domain.lifecycle import PaymentStatus
-from domain.order import OrderSnapshot
+from domain.order import OrderSnapshot, OrderStatus
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class CreateCheckoutSession:
             raise PaymentAlreadyCompleted(payment.order_id)
         if payment.is_terminal:
             # The order is being cancelled; the processor has not told the order service yet.
-            raise OrderNotPayable("CANCELLED")
+            raise OrderNotPayable(OrderStatus.CANCELLED)
         return CheckoutLink(payment.checkout_url, payment.checkout_session_id)
 
     async def _lost_race(self, order_id: str, our_session_id: str) -> CheckoutLink:

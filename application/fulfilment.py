@@ -19,6 +19,7 @@ from domain.effects import (
     RefundPayment,
     ReleaseStock,
 )
+from domain.order import OrderStatus
 from domain.payment import Payment
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class SettlePayment:
     async def _perform(self, payment: Payment, effect: Effect) -> Fact:
         match effect:
             case ConfirmOrder(order_id=order_id):
-                await self._orders.set_status(order_id, "CONFIRMED")
+                await self._orders.set_status(order_id, OrderStatus.CONFIRMED)
                 return Payment.record_order_confirmed
             case CloseCheckout(session_id=session_id):
                 outcome = await self._checkout.expire_session(session_id)
@@ -141,7 +142,7 @@ class SettlePayment:
                 await self._inventory.release(order_id, product_id, quantity)
                 return lambda p: p.record_inventory_released(product_id)
             case CancelOrder(order_id=order_id):
-                await self._orders.set_status(order_id, "CANCELLED")
+                await self._orders.set_status(order_id, OrderStatus.CANCELLED)
                 return Payment.record_order_cancelled
             case RefundPayment(order_id=order_id, payment_intent=intent, amount=amount):
                 refund_id = await self._checkout.refund(

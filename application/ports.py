@@ -10,7 +10,7 @@ import msgspec
 from application.stripe_events import StripeEvent
 from domain.effects import Effect
 from domain.money import Money
-from domain.order import OrderSnapshot
+from domain.order import OrderSnapshot, OrderStatus
 
 
 class CheckoutRequest(msgspec.Struct, frozen=True):
@@ -62,7 +62,7 @@ class OrderDirectory(Protocol):
         """Raises `OrderNotFound` or `OrderServiceUnavailable`."""
         ...
 
-    async def set_status(self, order_id: str, status: str) -> None: ...
+    async def set_status(self, order_id: str, status: OrderStatus) -> None: ...
 
 
 class InventoryLedger(Protocol):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import msgspec
 
 from domain.errors import InvalidOrder
 from domain.money import Money
+
+
+class OrderStatus(StrEnum):
+    """The order statuses the payment service acts on: it charges PENDING orders and
+    moves them to CONFIRMED or CANCELLED. The order service may report others."""
+
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
 
 
 class OrderLine(msgspec.Struct, frozen=True):
@@ -22,17 +33,21 @@ class OrderLine(msgspec.Struct, frozen=True):
 
 
 class OrderSnapshot(msgspec.Struct, frozen=True):
-    """What the order service told us about an order, in minor units."""
+    """What the order service told us about an order, in minor units.
+
+    `status` is an `OrderStatus` when it is one of ours; any other word of the order
+    service's (`SHIPPED`…) is kept as it came, to be named in the refusal.
+    """
 
     order_id: str
     user_id: str
-    status: str
+    status: OrderStatus | str
     lines: tuple[OrderLine, ...]
     total: Money
 
     @property
     def is_pending(self) -> bool:
-        return self.status == "PENDING"
+        return self.status == OrderStatus.PENDING
 
     def chargeable_lines(self) -> tuple[OrderLine, ...]:
         """The lines to put on the checkout page; refuses to charge anything but the total."""

@@ -146,7 +146,7 @@ class Payment(ChainedAggregate):
             return
         if self.status is PaymentStatus.INITIATED and amount != self.amount:
             reason = f"received {amount}, expected {self.amount}"
-            self._failed(FailureReason.AMOUNT_MISMATCH.value, stripe_event_id, reason)
+            self._failed(FailureReason.AMOUNT_MISMATCH, stripe_event_id, reason)
             self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
         elif self.status is PaymentStatus.INITIATED:
             self._succeeded(stripe_event_id, payment_intent, customer_email, amount)
@@ -171,12 +171,12 @@ class Payment(ChainedAggregate):
         if policy is FailedPaymentPolicy.RETRY:
             self._attempt_failed(stripe_event_id, payment_intent, decline_message)
         else:
-            self._failed(FailureReason.PAYMENT_FAILED.value, stripe_event_id, decline_message)
+            self._failed(FailureReason.PAYMENT_FAILED, stripe_event_id, decline_message)
 
     def fail(self, reason: FailureReason, stripe_event_id: str, decline_message: str = "") -> None:
         """The session expired or the delayed payment failed: the payment is over."""
         if self.status is PaymentStatus.INITIATED and not self.has_applied(stripe_event_id):
-            self._failed(reason.value, stripe_event_id, decline_message)
+            self._failed(reason, stripe_event_id, decline_message)
 
     @event("Succeeded")
     def _succeeded(
@@ -204,10 +204,10 @@ class Payment(ChainedAggregate):
         self.decline_message = decline_message
 
     @event("Failed")
-    def _failed(self, reason: str, stripe_event_id: str, decline_message: str) -> None:
+    def _failed(self, reason: FailureReason, stripe_event_id: str, decline_message: str) -> None:
         self.applied_stripe_events.add(stripe_event_id)
         self.status = PaymentStatus.FAILED
-        self.failure_reason = FailureReason(reason)
+        self.failure_reason = reason
         self.decline_message = decline_message or None
 
     @event("RefundRequested")

@@ -10,7 +10,7 @@ from application.errors import CheckoutUnavailable, OrderNotFound, OrderServiceU
 from application.ports import CheckoutRequest, CheckoutSession, PaymentStatusReport
 from application.stripe_events import StripeEvent
 from domain.money import Money
-from domain.order import OrderLine, OrderSnapshot
+from domain.order import OrderLine, OrderSnapshot, OrderStatus
 
 
 def an_order(
@@ -57,7 +57,7 @@ class FakeOrderDirectory:
         except KeyError:
             raise OrderNotFound(order_id) from None
 
-    async def set_status(self, order_id: str, status: str) -> None:
+    async def set_status(self, order_id: str, status: OrderStatus) -> None:
         if self.down:
             raise OrderServiceUnavailable("order service down")
         self.statuses_set.append((order_id, status))

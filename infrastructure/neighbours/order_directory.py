@@ -6,7 +6,7 @@ import logging
 from urllib.parse import quote
 
 from application.errors import OrderNotFound, OrderServiceUnavailable
-from domain.order import OrderSnapshot
+from domain.order import OrderSnapshot, OrderStatus
 from infrastructure.neighbours.internal_http import call, internal_client, rejected
 from infrastructure.neighbours.order_wire import (
     GarbledReply,
@@ -48,7 +48,7 @@ class HttpOrderDirectory:
             log.warning("order service sent a garbled order: %s", error, extra=extra)
             raise OrderServiceUnavailable(f"garbled answer for order {order_id}") from error
 
-    async def set_status(self, order_id: str, status: str) -> None:
+    async def set_status(self, order_id: str, status: OrderStatus) -> None:
         """Any 2xx is done, whatever its body; repeating it is harmless."""
         extra = {"orderId": order_id, "status": status}
         response = await call(

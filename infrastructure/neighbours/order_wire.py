@@ -13,7 +13,7 @@ import msgspec
 
 from domain.errors import InvalidAmount
 from domain.money import Money
-from domain.order import OrderLine, OrderSnapshot
+from domain.order import OrderLine, OrderSnapshot, OrderStatus
 
 DEFAULT_CURRENCY = "usd"
 
@@ -92,7 +92,15 @@ def order_snapshot(body: bytes, order_id: str) -> OrderSnapshot:
         total = Money.from_major(order.total_amount, currency)
     except InvalidAmount as error:
         raise GarbledReply(str(error)) from error
-    return OrderSnapshot(order.id, order.user_id, order.status, lines, total)
+    return OrderSnapshot(order.id, order.user_id, _status(order.status), lines, total)
+
+
+def _status(text: str) -> OrderStatus | str:
+    """One of our statuses as the enum; any other the order service's own word."""
+    try:
+        return OrderStatus(text)
+    except ValueError:
+        return text
 
 
 def status_reply_contradiction(body: bytes, order_id: str, status: str) -> str | None:

@@ -30,3 +30,14 @@ def test_events_round_trip_with_their_types_and_hashes():
     assert isinstance(vars(initiated)["amount"], Money)
     assert isinstance(vars(initiated)["lines"][0], OrderLine)
     assert isinstance(vars(initiated)["expires_at"], datetime)
+
+
+def test_a_failure_reason_is_stored_as_its_word_and_read_back_as_the_enum() -> None:
+    payment = initiated_payment()
+    payment.fail(FailureReason.EXPIRED, "evt_1")
+    mapper = MsgspecMapper(transcoder=MsgspecTranscoder())
+    (_, failed) = payment.collect_events()
+    stored = mapper.to_stored_event(failed)
+
+    assert json.loads(stored.state)["reason"] == "expired"
+    assert vars(mapper.to_domain_event(stored))["reason"] is FailureReason.EXPIRED

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from domain.money import Money
+from domain.order import OrderStatus
 from infrastructure.neighbours.order_wire import (
     GarbledReply,
     order_snapshot,
@@ -104,3 +105,9 @@ def test_a_release_reply_about_another_item_is_a_contradiction(
     contradiction = release_reply_contradiction(reply, "ord_1", "p1")
 
     assert contradiction == f"asked ord_1 p1, answered {order_id} {product_id}"
+
+
+def test_our_statuses_become_the_enum_and_any_other_is_kept_as_it_came() -> None:
+    assert order_snapshot(body(), "ord_1").status is OrderStatus.PENDING
+    assert order_snapshot(body(status="CANCELLED"), "ord_1").status is OrderStatus.CANCELLED
+    assert order_snapshot(body(status="SHIPPED"), "ord_1").status == "SHIPPED"

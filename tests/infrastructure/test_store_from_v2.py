@@ -14,7 +14,7 @@ from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
 from domain.audit_chain import digest_of
-from domain.lifecycle import FailedPaymentPolicy
+from domain.lifecycle import FailedPaymentPolicy, FailureReason
 from domain.payment import Payment, payment_id_for
 from infrastructure.audit.chain_report import BreakKind
 from infrastructure.audit.verification import verify_store
@@ -174,3 +174,19 @@ def test_new_events_of_the_renamed_class_are_stored_and_chained_under_its_new_na
     assert vars(new)["previous_hash"] == vars(old)["chain_hash"]
     report, _ = verify_store(v2_ledger)
     assert report.ok, report
+
+
+def test_a_reason_stored_as_text_reads_back_as_the_failure_reason(
+    v2_ledger: PaymentLedger,
+) -> None:
+    failed = [
+        event
+        for order_id in ("ord_v2_declined", "ord_v2_expired", "ord_v2_mismatch")
+        for event in v2_ledger.history(payment_id_for(order_id))
+        if type(event) is Payment.declared_event("Failed")
+    ]
+    assert [vars(event)["reason"] for event in failed] == [
+        FailureReason.PAYMENT_FAILED,
+        FailureReason.EXPIRED,
+        FailureReason.AMOUNT_MISMATCH,
+    ]
