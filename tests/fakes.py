@@ -1,4 +1,8 @@
-"""In-memory stand-ins for the ports, for unit and application tests."""
+"""In-memory stand-ins for the ports, for unit and application tests.
+
+Each one subclasses the `typing.Protocol` it stands in for (application/ports.py), so
+the type checker holds it to its port: a fake cannot drift from what it fakes.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from application.errors import CheckoutUnavailable, OrderNotFound, OrderServiceUnavailable
-from application.ports import CheckoutRequest, CheckoutSession, PaymentStatusReport
+from application.ports import (
+    CheckoutGateway,
+    CheckoutRequest,
+    CheckoutSession,
+    Clock,
+    InventoryLedger,
+    OrderDirectory,
+    PaymentStatusReport,
+    PaymentStatusView,
+)
 from application.stripe_events import StripeEvent
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot, OrderStatus
@@ -29,7 +42,7 @@ def an_order(
 
 
 @dataclass
-class FixedClock:
+class FixedClock(Clock):
     current: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
 
     def now(self) -> datetime:
@@ -40,7 +53,7 @@ class FixedClock:
 
 
 @dataclass
-class FakeOrderDirectory:
+class FakeOrderDirectory(OrderDirectory):
     orders: dict[str, OrderSnapshot] = field(default_factory=dict)
     statuses_set: list[tuple[str, str]] = field(default_factory=list)
     down: bool = False
@@ -64,7 +77,7 @@ class FakeOrderDirectory:
 
 
 @dataclass
-class FakeInventoryLedger:
+class FakeInventoryLedger(InventoryLedger):
     releases: list[tuple[str, str, int]] = field(default_factory=list)
 
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
@@ -72,7 +85,7 @@ class FakeInventoryLedger:
 
 
 @dataclass
-class FakeCheckoutGateway:
+class FakeCheckoutGateway(CheckoutGateway):
     """Behaves like Stripe's idempotency: one session per idempotency key."""
 
     clock: FixedClock = field(default_factory=FixedClock)
@@ -120,7 +133,7 @@ class FakeCheckoutGateway:
 
 
 @dataclass
-class InMemoryStatusView:
+class InMemoryStatusView(PaymentStatusView):
     reports: dict[str, PaymentStatusReport] = field(default_factory=dict)
 
     async def get(self, order_id: str) -> PaymentStatusReport | None:

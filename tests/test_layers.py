@@ -45,19 +45,19 @@ def violations(layer: str) -> list[str]:
     ]
 
 
-def test_domain_imports_only_itself_the_stdlib_eventsourcing_domain_and_msgspec():
+def test_domain_imports_only_itself_the_stdlib_eventsourcing_domain_and_msgspec() -> None:
     assert violations("domain") == []
 
 
-def test_application_never_imports_adapters_or_interfaces():
+def test_application_never_imports_adapters_or_interfaces() -> None:
     assert violations("application") == []
 
 
-def test_infrastructure_never_imports_interfaces_or_the_sandboxes():
+def test_infrastructure_never_imports_interfaces_or_the_sandboxes() -> None:
     assert violations("infrastructure") == []
 
 
-def test_the_checker_catches_a_wrong_arrow():
+def test_the_checker_catches_a_wrong_arrow() -> None:
     assert not allowed("domain", "application.ports")
     assert not allowed("domain", "pymongo")
     assert not allowed("application", "infrastructure.settings")
@@ -65,7 +65,7 @@ def test_the_checker_catches_a_wrong_arrow():
     assert allowed("domain", "eventsourcing.domain")
 
 
-def test_the_app_and_its_composition_load_no_sandbox_module():
+def test_the_app_and_its_composition_load_no_sandbox_module() -> None:
     # Only `payments sandbox`/`dev` may load the sandboxes, lazily: the service never does.
     probe = (
         "import sys, interfaces.app, interfaces.composition\n"

@@ -13,6 +13,7 @@ from application.identity import Caller
 from application.ledger import PaymentLedger
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
+from domain.payment import Payment
 from tests.fakes import (
     FakeCheckoutGateway,
     FakeOrderDirectory,
@@ -45,6 +46,12 @@ class World:
 
     def history(self) -> GetPaymentHistory:
         return GetPaymentHistory(self.ledger)
+
+    def payment(self, order_id: str) -> Payment:
+        """The order's payment as the store has it; the test expects there to be one."""
+        payment = self.ledger.find(order_id)
+        assert payment is not None, order_id
+        return payment
 
 
 @pytest.fixture

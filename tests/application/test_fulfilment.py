@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,12 @@ from application.errors import (
 from application.fulfilment import EffectsFailed, SettlePayment
 from application.identity import Caller
 from application.ledger import PaymentLedger
+from application.ports import EffectMeter
 from application.stripe_events import decode_stripe_event
+from domain.effects import Effect
 from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
 from domain.money import Money
+from domain.order import OrderStatus
 from domain.payment import Payment, payment_id_for
 from tests.fakes import (
     FakeCheckoutGateway,
@@ -43,7 +47,7 @@ class Journal:
 class JournalledOrders(FakeOrderDirectory):
     journal: Journal = field(default_factory=Journal)
 
-    async def set_status(self, order_id: str, status: str) -> None:
+    async def set_status(self, order_id: str, status: OrderStatus) -> None:
         await super().set_status(order_id, status)
         self.journal.calls.append(f"order {status}")
 
@@ -98,7 +102,7 @@ class World:
         link = await create(Caller("user_1", "buyer@example.com"), ORDER)
         self.session_id = link.session_id
 
-    def stripe_says(self, event_type: str, **fields: str) -> None:
+    def stripe_says(self, event_type: str, **fields: Any) -> None:
         payload = checkout_event(event_type, ORDER, self.session_id, **fields)
         ApplyStripeEvent(self.ledger, FailedPaymentPolicy.CANCEL).apply(
             decode_stripe_event(encode(payload))
@@ -281,7 +285,7 @@ async def test_a_concurrent_write_does_not_lose_the_fact(
 ) -> None:
     world.stripe_says("checkout.session.expired")
     real_record = world.ledger.record
-    raced = []
+    raced: list[bool] = []
 
     def record_after_a_rival(payment: Payment) -> int | None:
         if not raced:
@@ -299,12 +303,12 @@ async def test_a_concurrent_write_does_not_lose_the_fact(
 
 
 @dataclass
-class RecordingMeter:
+class RecordingMeter(EffectMeter):
     """An `EffectMeter` that keeps (effect, outcome) of every call."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    def effect_called(self, effect: object, outcome: str, seconds: float) -> None:
+    def effect_called(self, effect: Effect, outcome: str, seconds: float) -> None:
         assert seconds >= 0
         self.calls.append((type(effect).__name__, outcome))
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 
 from application.errors import CheckoutUnavailable
 from application.ports import CheckoutSession
 from application.reconcile import Reconcile
-from application.stripe_events import decode_stripe_event
+from application.stripe_events import StripeEvent, decode_stripe_event
 from domain.effects import ConfirmOrder, ReleaseStock
 from domain.lifecycle import PaymentStatus
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
@@ -33,7 +34,7 @@ async def open_checkout(world: World, order_id: str = "ord_1") -> str:
 
 def stripe_says(world: World, session_id: str, **fields: object) -> None:
     session = world.stripe.sessions[session_id]
-    world.stripe.sessions[session_id] = msgspec.structs.replace(session, **fields)  # type: ignore[arg-type]
+    world.stripe.sessions[session_id] = msgspec.structs.replace(session, **fields)
 
 
 async def test_a_paid_session_without_webhook_becomes_success_once(world: World) -> None:
@@ -45,7 +46,7 @@ async def test_a_paid_session_without_webhook_becomes_success_once(world: World)
     first = await sweep()
     second = await sweep()
 
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.SUCCESS
     assert payment.payment_intent == "pi_9"
     assert payment.pending_effects() == [ConfirmOrder("ord_1")]
@@ -71,7 +72,7 @@ async def test_an_expired_session_fails_the_payment_and_releases_stock(world: Wo
 
     summary = await reconcile(world)()
 
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.FAILED
     assert ReleaseStock("ord_1", "prod_a", 2) in payment.pending_effects()
     assert summary.changes[0].event_type == "checkout.session.expired"
@@ -103,7 +104,7 @@ async def test_complete_but_unpaid_waits_for_the_async_result(world: World) -> N
     first = await sweep()
     second = await sweep()
 
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.INITIATED
     assert payment.awaiting_async_payment
     assert len(first.changes) == 1 and second.changes == [] and second.still_open == 1
@@ -123,7 +124,7 @@ async def test_undelivered_stripe_events_are_applied_once(world: World) -> None:
     assert [c.event_id for c in first.changes] == ["evt_lost"]
     assert first.undelivered_seen == second.undelivered_seen == 1
     assert second.changes == []
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.SUCCESS
 
 
@@ -134,7 +135,7 @@ async def test_a_dry_run_reports_without_recording(world: World) -> None:
 
     dry = await reconcile(world)(dry_run=True)
 
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.INITIATED
     assert dry.dry_run and [c.order_id for c in dry.changes] == ["ord_1"]
     real = await reconcile(world)()
@@ -150,7 +151,7 @@ async def test_the_real_webhook_arriving_late_changes_nothing(world: World) -> N
         encode(checkout_event("checkout.session.expired", "ord_1", session_id))
     )
     await world.apply()(late)
-    payment = world.ledger.find("ord_1")
+    payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.SUCCESS and payment.version == 2
 
 
@@ -170,7 +171,7 @@ class StripeDown(FakeCheckoutGateway):
     async def retrieve_session(self, session_id: str) -> CheckoutSession:
         raise CheckoutUnavailable("stripe down")
 
-    async def undelivered_events(self, since: object) -> list:  # type: ignore[override]
+    async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         raise CheckoutUnavailable("stripe down")
 
 

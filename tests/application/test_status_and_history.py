@@ -5,11 +5,11 @@ import pytest
 from application.errors import OrderNotFound
 from application.stripe_events import decode_stripe_event
 from domain.money import Money
-from tests.application.conftest import AUDITOR, BUYER, STRANGER
+from tests.application.conftest import AUDITOR, BUYER, STRANGER, World
 from tests.stripe_payloads import checkout_event, encode
 
 
-async def test_status_right_after_create_reads_the_store_when_the_view_lags(world):
+async def test_status_right_after_create_reads_the_store_when_the_view_lags(world: World) -> None:
     await world.create_session()(BUYER, "ord_1")
     report = await world.status()(BUYER, "ord_1")
     assert report.status == "INITIATED"
@@ -17,7 +17,7 @@ async def test_status_right_after_create_reads_the_store_when_the_view_lags(worl
     assert report.session_id == "cs_test_1"
 
 
-async def test_only_the_owner_or_an_auditor_sees_a_payment(world):
+async def test_only_the_owner_or_an_auditor_sees_a_payment(world: World) -> None:
     await world.create_session()(BUYER, "ord_1")
     assert (await world.status()(AUDITOR, "ord_1")).user_id == "user_1"
     with pytest.raises(OrderNotFound):
@@ -28,7 +28,7 @@ async def test_only_the_owner_or_an_auditor_sees_a_payment(world):
         await world.status()(BUYER, "ord_missing")
 
 
-async def test_history_lists_every_event_in_order_with_its_chain(world):
+async def test_history_lists_every_event_in_order_with_its_chain(world: World) -> None:
     link = await world.create_session()(BUYER, "ord_1")
     paid = checkout_event("checkout.session.completed", "ord_1", link.session_id)
     await world.apply()(decode_stripe_event(encode(paid)))

@@ -25,11 +25,12 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import Case, GenerationMode
+from schemathesis import Case as GeneratedCase
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.schemas import APIOperation
+from schemathesis.schemas import APIOperation as SchemaOperation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -56,6 +57,8 @@ HANDLED_EVENT_TYPES = (
     "payment_intent.payment_failed",
 )
 Headers = dict[str, str]
+Case = GeneratedCase[Any]
+APIOperation = SchemaOperation[Any, Any, Any, Any]
 
 
 @dataclass
@@ -69,8 +72,8 @@ class Target:
     real_order_ids: list[str]  # the owner's, in several states, and someone else's
 
     def token(self, secret: str | None = None, expires_in: int = 3600) -> str:
-        claims = {"userId": self.owner_id, "email": "fuzz@example.com"}
-        claims["exp"] = int(time.time()) + expires_in  # type: ignore[assignment]
+        claims: dict[str, Any] = {"userId": self.owner_id, "email": "fuzz@example.com"}
+        claims["exp"] = int(time.time()) + expires_in
         return jwt.encode(claims, secret or self.jwt_secret, algorithm="HS256")
 
     def callers(self) -> dict[str, Headers]:
@@ -123,7 +126,7 @@ def operations(schema: Any) -> Iterator[APIOperation]:
 
 
 def is_secured(operation: APIOperation) -> bool:
-    return operation.definition.raw.get("security", [{}]) != []
+    return bool(operation.definition.raw.get("security", [{}]) != [])
 
 
 def negative_parts(case: Case) -> set[ParameterLocation]:
@@ -159,10 +162,16 @@ def variants(operation: APIOperation, case: Case, target: Target, n: int) -> lis
         found.append(
             Variant(
                 "owner, a real order id", callers["owner"], False,
-                change=lambda c: c.body.update(orderId=real_id),
+                change=lambda c: body_of(c).update(orderId=real_id),
             )
         )  # fmt: skip
     return found
+
+
+def body_of(case: Case) -> dict[str, Any]:
+    """A JSON object body, which the variants that swap a field in were made for."""
+    assert isinstance(case.body, dict), case.body
+    return case.body
 
 
 def is_webhook(operation: APIOperation) -> bool:
@@ -180,7 +189,7 @@ def webhook_variants(case: Case, target: Target, n: int, broken: bool) -> list[V
         found.append(
             Variant(
                 f"signed, type {real_type}", {}, False,
-                change=lambda c: c.body.update(type=real_type),
+                change=lambda c: body_of(c).update(type=real_type),
                 sign_with=target.webhook_secret,
             )
         )  # fmt: skip

@@ -134,7 +134,7 @@ def _applied(ledger: PaymentLedger, payment: Payment, event_id: str) -> bool:
 def recorded_confirmation(ledger: PaymentLedger, order_id: str) -> datetime | None:
     """When the order's confirmation was recorded, if it was."""
     for event in ledger.history(payment_id_for(order_id)):
-        if isinstance(event, Payment.OrderConfirmed):
+        if isinstance(event, Payment.declared_event("OrderConfirmed")):
             timestamp: datetime = event.timestamp
             return timestamp
     return None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from application.apply_stripe_event import ApplyStripeEvent, Outcome
 from application.ledger import PaymentLedger
@@ -48,7 +50,7 @@ class PaymentStory:
         event_type: str,
         policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL,
         evt_id: str | None = None,
-        **fields: str,
+        **fields: Any,
     ) -> Outcome:
         if event_type == "payment_intent.payment_failed":
             payload = payment_failed_event(self.order_id, evt_id=evt_id)
@@ -69,7 +71,7 @@ class PaymentStory:
 
     def stock_released(self) -> None:
         for product_id in ("prod_a", "prod_b"):
-            self._record(lambda payment, p=product_id: payment.record_inventory_released(p))
+            self._record(partial(Payment.record_inventory_released, product_id=product_id))
 
     def order_cancelled(self) -> None:
         self._record(lambda payment: payment.record_order_cancelled())

@@ -115,7 +115,8 @@ def test_show_prints_the_state_at_a_time(history: PaymentLedger, store_url: str)
     assert opened_then.returncode == 0, opened_then.stderr
     assert json.loads(opened_then.stdout)["status"] == "INITIATED"
     assert json.loads(now.stdout)["status"] == "SUCCESS"
-    assert json.loads(now.stdout)["version"] == history.find("ord_a").version  # type: ignore[union-attr]
+    current = history.find("ord_a")
+    assert current is not None and json.loads(now.stdout)["version"] == current.version
     assert too_early.returncode == 1
 
 

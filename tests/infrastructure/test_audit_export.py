@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from application.ledger import PaymentLedger
@@ -23,9 +23,11 @@ from tests.infrastructure.store_tampering import (
 )
 
 
-def exported(ledger: PaymentLedger, **window: object) -> list[dict[str, object]]:
+def exported(
+    ledger: PaymentLedger, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, object]]:
     out = io.StringIO()
-    write_rows(export_rows(ledger, **window), out, "jsonl")  # type: ignore[arg-type]
+    write_rows(export_rows(ledger, since, until), out, "jsonl")
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
@@ -47,7 +49,9 @@ def test_round_trip_row_count_and_amounts(ledger: PaymentLedger) -> None:
             (payment.amount.minor, payment.amount.currency)
         ]
         assert Decimal(str(initiated[0]["amount"])) == payment.amount.to_major()
-    received = ledger.find("ord_a").amount_received  # type: ignore[union-attr]
+    payment_a = ledger.find("ord_a")
+    assert payment_a is not None and payment_a.amount_received is not None
+    received = payment_a.amount_received
     succeeded = [r for r in rows if r["type"] == "Succeeded"]
     assert [(r["orderId"], r["amountMinor"]) for r in succeeded] == [("ord_a", received.minor)]
 
@@ -60,7 +64,7 @@ def test_each_row_carries_the_status_after_its_event(ledger: PaymentLedger) -> N
     ]
     assert rows[1]["stripeEventId"] == "evt_ord_a" and rows[1]["paymentIntent"] == "pi_ord_a"
     assert all(r["orderId"] == "ord_a" and r["sessionId"] == "cs_ord_a" for r in rows)
-    assert rows[2]["chainHash"] == vars(list(ledger.history(ledger.find("ord_a").id))[2])[  # type: ignore[union-attr]
+    assert rows[2]["chainHash"] == vars(list(ledger.history(payment_id_for("ord_a")))[2])[
         "chain_hash"
     ]
 

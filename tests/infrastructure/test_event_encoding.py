@@ -13,7 +13,7 @@ from infrastructure.event_store.encoding import MsgspecMapper, MsgspecTranscoder
 from tests.domain.conftest import initiated_payment
 
 
-def test_events_round_trip_with_their_types_and_hashes():
+def test_events_round_trip_with_their_types_and_hashes() -> None:
     payment = initiated_payment()
     payment.fail(FailureReason.EXPIRED, "evt_1")
     mapper = MsgspecMapper(transcoder=MsgspecTranscoder())

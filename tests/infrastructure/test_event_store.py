@@ -29,7 +29,10 @@ from infrastructure.event_store.store import (
 from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 
 
-def test_sqlite_urls_read_like_sqlalchemys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_sqlite_urls_read_like_sqlalchemys(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert event_store_env("sqlite:///var/payments.db")["SQLITE_DBNAME"] == "var/payments.db"
     assert (tmp_path / "var").is_dir()  # created on first use
@@ -37,7 +40,7 @@ def test_sqlite_urls_read_like_sqlalchemys(tmp_path: Path, monkeypatch: pytest.M
     assert absolute["SQLITE_DBNAME"] == f"{tmp_path}/abs.db"
 
 
-def test_postgres_urls_map_every_part():
+def test_postgres_urls_map_every_part() -> None:
     env = event_store_env("postgresql://pay:s%40cret@db.internal:6543/payments?schema=audit")
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"]) == ("db.internal", "6543")
@@ -56,14 +59,14 @@ def test_postgres_urls_map_every_part():
         ("postgresql://pay@db/payments?schema=", "schema"),
     ],
 )
-def test_query_parameters_it_cannot_apply_are_refused_not_dropped(url: str, named: str):
+def test_query_parameters_it_cannot_apply_are_refused_not_dropped(url: str, named: str) -> None:
     with pytest.raises(EventStoreUrlError) as refused:
         event_store_env(url)
     message = str(refused.value)
     assert named in message and "EVENT_STORE_URL" in message and "\n" not in message
 
 
-def test_the_reconciliation_lock_connects_where_the_store_does():
+def test_the_reconciliation_lock_connects_where_the_store_does() -> None:
     url = "postgresql://pay:s%40cret@db.internal:6543/payments?schema=audit"
     # The ledger's env is an eventsourcing Environment: a name-prefixed variable of the
     # process environment overrides the URL's value, for the store and so for the lock.
@@ -79,7 +82,7 @@ def test_the_reconciliation_lock_connects_where_the_store_does():
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "sqlite://", "postgresql://host", "payments.db"])
-def test_unusable_urls_are_refused_with_the_url_named(url: str):
+def test_unusable_urls_are_refused_with_the_url_named(url: str) -> None:
     with pytest.raises(EventStoreUrlError):
         event_store_env(url)
 
@@ -98,7 +101,7 @@ LEAKY_URLS = [
 
 
 @pytest.mark.parametrize("url", LEAKY_URLS)
-def test_a_refused_url_is_named_without_its_password(url: str):
+def test_a_refused_url_is_named_without_its_password(url: str) -> None:
     with pytest.raises(EventStoreUrlError) as refused:
         event_store_env(url)
     message = str(refused.value)
@@ -119,11 +122,11 @@ def test_a_refused_url_is_named_without_its_password(url: str):
         ("", ""),
     ],
 )
-def test_redacted_masks_exactly_the_password(url: str, shown: str):
+def test_redacted_masks_exactly_the_password(url: str, shown: str) -> None:
     assert redacted(url) == shown
 
 
-def test_a_drivers_error_loses_the_password_in_both_spellings():
+def test_a_drivers_error_loses_the_password_in_both_spellings() -> None:
     url = "postgresql://pay:s%40cret-pw@db/payments"
     error = RuntimeError('auth failed\nfor "pay" with s@cret-pw (s%40cret-pw)')
     assert store_error_line(error, url) == 'auth failed for "pay" with *** (***)'
@@ -151,7 +154,7 @@ def race(opens: Callable[[], object], contenders: int = 8) -> list[BaseException
 
 
 @pytest.mark.postgres
-def test_replicas_starting_together_on_a_fresh_postgres_database_all_open_it():
+def test_replicas_starting_together_on_a_fresh_postgres_database_all_open_it() -> None:
     url = fresh_postgres_url()
     try:
         assert race(lambda: open_ledger(url)) == []
@@ -172,7 +175,7 @@ def connections_to_test_database() -> int:
 
 
 @pytest.mark.postgres
-def test_a_store_that_fails_to_open_keeps_no_connection_open():
+def test_a_store_that_fails_to_open_keeps_no_connection_open() -> None:
     before = connections_to_test_database()
     missing_schema = "postgresql://postgres@127.0.0.1:5432/test?schema=no_such_schema_here"
     # Kept, as a caller that logs or collects errors keeps their tracebacks alive.
@@ -202,18 +205,20 @@ def assert_fails_quickly_naming(url: str, where: str, why: str) -> None:
     assert where in line and why in line.lower(), line
 
 
-def test_an_unreachable_postgres_fails_at_once_naming_host_port_and_why():
+def test_an_unreachable_postgres_fails_at_once_naming_host_port_and_why() -> None:
     url = "postgresql://pay:hunter2@127.0.0.1:9/payments"
     assert_fails_quickly_naming(url, "127.0.0.1:9", "refused")
 
 
-def test_a_postgres_that_never_answers_fails_within_seconds_naming_host_port(silent_server: int):
+def test_a_postgres_that_never_answers_fails_within_seconds_naming_host_port(
+    silent_server: int,
+) -> None:
     url = f"postgresql://pay@127.0.0.1:{silent_server}/payments"
     assert_fails_quickly_naming(url, f"127.0.0.1:{silent_server}", "timeout")
 
 
 @pytest.mark.postgres
-def test_a_missing_schema_is_created():
+def test_a_missing_schema_is_created() -> None:
     url = fresh_postgres_url()
     drop_postgres_schema(url)
     try:
@@ -226,7 +231,7 @@ def test_a_missing_schema_is_created():
 
 
 @pytest.mark.postgres
-def test_a_missing_schema_the_user_may_not_create_is_one_line_saying_how():
+def test_a_missing_schema_the_user_may_not_create_is_one_line_saying_how() -> None:
     role, schema = f"r_{uuid.uuid4().hex[:12]}", f"s_{uuid.uuid4().hex[:12]}"
     with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres") as conn:
         conn.execute(f'CREATE ROLE "{role}" LOGIN')  # no CREATE on the database

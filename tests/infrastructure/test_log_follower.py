@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 import psycopg
 import pytest
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from application.ledger import PaymentLedger
 from infrastructure.effects.backoff import Backoff
@@ -195,7 +196,8 @@ async def test_on_postgresql_a_save_by_another_process_wakes_it(postgres_url: st
         follower = LogFollower(ledger, consumer, NEVER_POLLS)
         await follower.start()
         try:
-            await listening_on(ledger.recorder.channel_name)  # type: ignore[attr-defined]
+            assert isinstance(ledger.recorder, PostgresApplicationRecorder)
+            await listening_on(ledger.recorder.channel_name)
 
             tell(other_process, "ord_elsewhere")
 

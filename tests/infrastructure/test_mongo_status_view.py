@@ -159,7 +159,7 @@ async def test_after_a_failure_reads_skip_mongodb_at_once_until_it_is_back(
             await MongoProbe(server_uri).check()
 
         _, process = start_secantus(tmp_path / "late-mongo", port=port)
-        with MongoClient(server_uri) as client:
+        with MongoClient[dict[str, Any]](server_uri) as client:
             client.paymentdb.payments.insert_one(yen_document("ord_back"))
         deadline = time.monotonic() + 20
         while await view.get("ord_back") is None:

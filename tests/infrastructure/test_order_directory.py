@@ -11,6 +11,7 @@ import pytest
 
 from application.errors import OrderNotFound, OrderServiceUnavailable, ServiceRejected
 from domain.money import Money
+from domain.order import OrderStatus
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.fixtures.shop import CABLE, HEADPHONES, RunningShop
 from tests.infrastructure.shop_running import running_shop
@@ -123,7 +124,7 @@ async def test_an_order_service_that_is_not_running_is_unavailable() -> None:
     with pytest.raises(OrderServiceUnavailable):
         await nobody.get("64f000000000000000000001")
     with pytest.raises(OrderServiceUnavailable):
-        await nobody.set_status("64f000000000000000000001", "CONFIRMED")
+        await nobody.set_status("64f000000000000000000001", OrderStatus.CONFIRMED)
 
     await nobody.aclose()
 
@@ -156,7 +157,7 @@ async def test_a_wrong_internal_token_is_rejected_not_retried(shop: RunningShop)
     with pytest.raises(ServiceRejected):
         await impostor.get(placed["_id"])
     with pytest.raises(ServiceRejected):
-        await impostor.set_status(placed["_id"], "CONFIRMED")
+        await impostor.set_status(placed["_id"], OrderStatus.CONFIRMED)
 
     await impostor.aclose()
     assert shop.order(placed["_id"])["status"] == "PENDING"
@@ -167,8 +168,8 @@ async def test_confirming_twice_changes_the_order_once(
 ) -> None:
     placed = usd_order(shop)
 
-    await orders.set_status(placed["_id"], "CONFIRMED")
-    await orders.set_status(placed["_id"], "CONFIRMED")
+    await orders.set_status(placed["_id"], OrderStatus.CONFIRMED)
+    await orders.set_status(placed["_id"], OrderStatus.CONFIRMED)
 
     assert shop.order(placed["_id"])["status"] == "CONFIRMED"
     assert shop.effects(placed["_id"])["confirmed"] == 1
@@ -178,10 +179,10 @@ async def test_reversing_a_confirmed_order_is_rejected(
     shop: RunningShop, orders: HttpOrderDirectory
 ) -> None:
     placed = usd_order(shop)
-    await orders.set_status(placed["_id"], "CONFIRMED")
+    await orders.set_status(placed["_id"], OrderStatus.CONFIRMED)
 
     with pytest.raises(ServiceRejected):
-        await orders.set_status(placed["_id"], "CANCELLED")
+        await orders.set_status(placed["_id"], OrderStatus.CANCELLED)
     assert shop.order(placed["_id"])["status"] == "CONFIRMED"
 
 
@@ -192,8 +193,8 @@ async def test_a_status_change_that_fails_can_simply_be_sent_again(
     shop.set_fault("order_status", status=500, times=1)
 
     with pytest.raises(OrderServiceUnavailable):
-        await orders.set_status(placed["_id"], "CANCELLED")
-    await orders.set_status(placed["_id"], "CANCELLED")
+        await orders.set_status(placed["_id"], OrderStatus.CANCELLED)
+    await orders.set_status(placed["_id"], OrderStatus.CANCELLED)
 
     assert shop.effects(placed["_id"])["cancelled"] == 1
 
@@ -220,7 +221,7 @@ async def test_any_2xx_is_done_whatever_its_body(
     shop.set_fault("order_status", **reply)
 
     with caplog.at_level(logging.WARNING):
-        await orders.set_status(placed["_id"], "CONFIRMED")
+        await orders.set_status(placed["_id"], OrderStatus.CONFIRMED)
 
     assert shop.order(placed["_id"])["status"] == "CONFIRMED"
     assert len(shop.calls(placed["_id"], route="order_status")) == 1
@@ -234,7 +235,7 @@ async def test_a_reply_naming_another_order_is_a_warning_and_the_change_is_done(
     shop.set_fault("order_status", mode="reply", body=json.dumps({"order": other}))
 
     with caplog.at_level(logging.WARNING):
-        await orders.set_status(placed["_id"], "CONFIRMED")
+        await orders.set_status(placed["_id"], OrderStatus.CONFIRMED)
 
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert placed["_id"] in warning.getMessage() and other["_id"] in warning.getMessage()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from application.ledger import PaymentLedger
 from application.ports import CheckoutRequest
@@ -43,21 +44,27 @@ async def test_reconcile_dry_run_then_apply_then_nothing(
     }  # fmt: skip
     env.pop("MONGODB_URI", None)
 
-    def reconcile(*flags: str) -> dict[str, object]:
+    def reconcile(*flags: str) -> dict[str, Any]:
         result = subprocess.run(
             [PAYMENTS, "reconcile", "--json", "--env-file", str(tmp_path / "none"), *flags],
             capture_output=True, text=True, timeout=60, env=env, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        summary: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+        summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
         return summary
 
     dry = reconcile("--dry-run")
-    assert ledger.find("ord_cli_1").status is PaymentStatus.INITIATED  # type: ignore[union-attr]
+    assert status_of(ledger, "ord_cli_1") is PaymentStatus.INITIATED
     applied = reconcile()
     again = reconcile()
 
-    assert [c["orderId"] for c in dry["changes"]] == ["ord_cli_1"]  # type: ignore[union-attr, index]
-    assert [c["statusAfter"] for c in applied["changes"]] == ["SUCCESS"]  # type: ignore[union-attr, index]
+    assert [c["orderId"] for c in dry["changes"]] == ["ord_cli_1"]
+    assert [c["statusAfter"] for c in applied["changes"]] == ["SUCCESS"]
     assert again["changes"] == []
-    assert ledger.find("ord_cli_1").status is PaymentStatus.SUCCESS  # type: ignore[union-attr]
+    assert status_of(ledger, "ord_cli_1") is PaymentStatus.SUCCESS
+
+
+def status_of(ledger: PaymentLedger, order_id: str) -> PaymentStatus:
+    payment = ledger.find(order_id)
+    assert payment is not None, order_id
+    return payment.status

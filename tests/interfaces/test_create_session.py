@@ -139,22 +139,26 @@ async def test_order_service_down_is_503(api: Api) -> None:
     assert (response.status_code, response.json()) == (503, {"error": "Order service unavailable"})
 
 
-async def test_order_service_refusing_us_is_503(api: Api) -> None:
+async def test_order_service_refusing_us_is_503(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def refuse(order_id: str) -> None:
         raise ServiceRejected("401 from order service")
 
-    api.orders.get = refuse  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(api.orders, "get", refuse)
     response = await api.client.post(
         "/create-session", json={"orderId": "ord_1"}, headers=as_user()
     )
     assert response.status_code == 503
 
 
-async def test_unexpected_error_is_500_without_a_stack_trace(api: Api) -> None:
+async def test_unexpected_error_is_500_without_a_stack_trace(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def explode(order_id: str) -> None:
         raise RuntimeError("secret internal detail")
 
-    api.orders.get = explode  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(api.orders, "get", explode)
     response = await api.client.post(
         "/create-session", json={"orderId": "ord_1"}, headers=as_user()
     )

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
+
+import stripe
+from stripe.params.checkout import SessionCreateParams
 
 
-def session_params(order_id: str = "order-1", **overrides: Any) -> dict[str, Any]:
+def hosted_page(session: stripe.checkout.Session) -> str:
+    """The URL of an open session's payment page."""
+    assert session.url is not None, session.id
+    return session.url
+
+
+def session_params(order_id: str = "order-1", **overrides: Any) -> SessionCreateParams:
+    """As the SDK types them; `overrides` may be deliberately wrong, for the sandbox to refuse."""
     params: dict[str, Any] = {
         "mode": "payment",
         "success_url": "https://shop.example/success?session_id={CHECKOUT_SESSION_ID}",
@@ -24,4 +34,4 @@ def session_params(order_id: str = "order-1", **overrides: Any) -> dict[str, Any
         ],
     }
     params.update(overrides)
-    return params
+    return cast(SessionCreateParams, params)

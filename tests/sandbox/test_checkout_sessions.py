@@ -20,6 +20,7 @@ async def test_create_returns_a_stripe_shaped_open_session(
     assert session.object == "checkout.session"
     assert (session.status, session.payment_status, session.mode) == ("open", "unpaid", "payment")
     assert (session.amount_total, session.amount_subtotal, session.currency) == (4498, 4498, "usd")
+    assert session.metadata is not None
     assert session.metadata.to_dict() == {"orderId": "order-1", "userId": "user-1"}
     assert session.client_reference_id == "order-1"
     assert session.payment_intent is None
@@ -39,6 +40,7 @@ async def test_retrieve_expands_line_items_and_list_filters_by_status(
     expired = await client.v1.checkout.sessions.list_async(params={"status": "expired"})
     everything = await client.v1.checkout.sessions.list_async(params={"limit": 1})
 
+    assert fetched.line_items is not None
     assert [item.quantity for item in fetched.line_items.data] == [2, 1]
     assert [s.id for s in expired.data] == [first.id]
     assert [s.id for s in everything.data] == [second.id] and everything.has_more
@@ -100,7 +102,8 @@ async def test_bad_api_key_is_an_authentication_error(
 async def test_responses_carry_a_request_id(client: stripe.StripeClient) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
-    assert session.last_response.request_id.startswith("req_")
+    assert session.last_response is not None
+    assert (session.last_response.request_id or "").startswith("req_")
 
 
 async def test_metadata_over_stripe_limits_is_refused(client: stripe.StripeClient) -> None:

@@ -22,6 +22,7 @@ async def test_same_key_and_parameters_replay_the_first_session(
         params=params, options={"idempotency_key": "order-1"})
 
     assert again.id == first.id
+    assert again.last_response is not None
     assert again.last_response.headers["Idempotent-Replayed"] == "true"
     listed = await client.v1.checkout.sessions.list_async()
     assert len(listed.data) == 1
@@ -63,6 +64,7 @@ async def test_an_injected_500_is_replayed_for_its_key_but_a_new_key_works(
     fresh = await client.v1.checkout.sessions.create_async(
         params=params, options={"idempotency_key": "fresh"})
 
+    assert failed.value.headers is not None
     assert failed.value.headers["Idempotent-Replayed"] == "true"
     assert fresh.status == "open"
 

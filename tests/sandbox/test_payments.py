@@ -6,7 +6,7 @@ import httpx
 import stripe
 
 from tests.fixtures.stripe_sandbox import RunningStripeSandbox
-from tests.sandbox.session_params import session_params
+from tests.sandbox.session_params import hosted_page, session_params
 
 DECLINED = "4000 0000 0000 0002"
 NEEDS_AUTHENTICATION = "4000 0027 6000 3184"
@@ -18,8 +18,8 @@ async def test_paying_on_the_hosted_page_completes_and_redirects(
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
     async with httpx.AsyncClient() as browser:
-        page = await browser.get(session.url)
-        paid = await browser.post(session.url, data={"card_number": "4242 4242 4242 4242",
+        page = await browser.get(hosted_page(session))
+        paid = await browser.post(hosted_page(session), data={"card_number": "4242 4242 4242 4242",
                                                "email": "buyer@example.com"})
     after = await client.v1.checkout.sessions.retrieve_async(
         session.id, params={"expand": ["payment_intent"]})
@@ -31,6 +31,7 @@ async def test_paying_on_the_hosted_page_completes_and_redirects(
     assert paid.status_code == 303
     assert paid.headers["location"] == f"https://shop.example/success?session_id={session.id}"
     assert (after.status, after.payment_status, after.url) == ("complete", "paid", None)
+    assert isinstance(after.payment_intent, stripe.PaymentIntent)
     assert after.payment_intent.status == "succeeded"
     assert completed["data"]["object"]["payment_status"] == "paid"
 
@@ -41,7 +42,7 @@ async def test_a_decline_keeps_the_session_open_and_reports_the_order(
     session = await client.v1.checkout.sessions.create_async(params=session_params("order-9"))
 
     async with httpx.AsyncClient() as browser:
-        declined = await browser.post(session.url, data={"card_number": DECLINED})
+        declined = await browser.post(hosted_page(session), data={"card_number": DECLINED})
     after = await client.v1.checkout.sessions.retrieve_async(session.id)
     failed = stripe_sandbox.wait_for_event("payment_intent.payment_failed")["data"]["object"]
 
@@ -89,13 +90,14 @@ async def test_authentication_can_be_approved_or_failed_on_its_page(
     client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
+    hosted = hosted_page(session)
 
     async with httpx.AsyncClient(follow_redirects=False) as browser:
-        challenge = await browser.post(session.url, data={"card_number": NEEDS_AUTHENTICATION})
+        challenge = await browser.post(hosted, data={"card_number": NEEDS_AUTHENTICATION})
         page_url = f"{stripe_sandbox.url}{challenge.headers['location']}"
         page = await browser.get(page_url)
         failed = await browser.post(page_url, data={"action": "fail"})
-        await browser.post(session.url, data={"card_number": NEEDS_AUTHENTICATION})
+        await browser.post(hosted, data={"card_number": NEEDS_AUTHENTICATION})
         approved = await browser.post(page_url, data={"action": "approve"})
 
     assert challenge.status_code == 303 and "id=approve" in page.text

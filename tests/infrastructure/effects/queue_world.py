@@ -13,6 +13,7 @@ from application.ledger import PaymentLedger
 from application.stripe_events import decode_stripe_event
 from domain.lifecycle import FailedPaymentPolicy
 from domain.money import Money
+from domain.order import OrderStatus
 from domain.payment import Payment
 from infrastructure.effects.backoff import Backoff
 from infrastructure.effects.effect_workers import WorkerSettings
@@ -42,7 +43,7 @@ class FlakyOrders(FakeOrderDirectory):
     rejected: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    async def set_status(self, order_id: str, status: str) -> None:
+    async def set_status(self, order_id: str, status: OrderStatus) -> None:
         self.calls.append((order_id, status))
         if order_id in self.rejected:
             raise ServiceRejected(f"PATCH /internal/orders/{order_id}/status: HTTP 409")

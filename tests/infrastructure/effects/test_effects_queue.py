@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -25,7 +25,7 @@ from tests.infrastructure.effects.queue_world import (
     stripe_says,
 )
 
-Start = Callable[..., EffectsPipeline]
+Start = Callable[..., Awaitable[EffectsPipeline]]
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def start(ledger: PaymentLedger, neighbours: Neighbours) -> AsyncIterator[
         started.append(pipeline)
         return pipeline
 
-    yield run  # type: ignore[misc]
+    yield run
     for pipeline in started:
         await pipeline.stop()
 

@@ -4,6 +4,7 @@ it stops, on the real locks (a file lock beside SQLite, an advisory lock on Post
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -45,9 +46,9 @@ def leader_only(ledger: PaymentLedger, made: list[Recorder]) -> LeaderOnly:
     return LeaderOnly("status projection", make, leadership, poll_seconds=POLL)
 
 
-async def eventually(condition: object, within: float = 5.0) -> None:
+async def eventually(condition: Callable[[], object], within: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert asyncio.get_running_loop().time() < deadline, "never happened"
         await asyncio.sleep(POLL)
 
@@ -109,8 +110,12 @@ async def test_a_lock_that_cannot_be_asked_is_asked_again(
             return None
 
     made: list[Recorder] = []
-    projection = LeaderOnly("status projection", lambda: made.append(Recorder()) or made[-1],
-                            Flaky(), poll_seconds=POLL)  # fmt: skip
+
+    def make() -> Recorder:
+        made.append(Recorder())
+        return made[-1]
+
+    projection = LeaderOnly("status projection", make, Flaky(), poll_seconds=POLL)
     await projection.start()
     try:
         assert projection.running is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.ledger import PaymentLedger
+from domain.order import OrderStatus
 from domain.payment import payment_id_for
 from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.pipeline import effects_pipeline_for
@@ -88,7 +89,7 @@ class BusyOrders(FlakyOrders):
     limit: int = 0
     when_first_confirmed: int | None = None
 
-    async def set_status(self, order_id: str, status: str) -> None:
+    async def set_status(self, order_id: str, status: OrderStatus) -> None:
         await super().set_status(order_id, status)
         if order_id == "ord_1":
             self.when_first_confirmed = self.generated

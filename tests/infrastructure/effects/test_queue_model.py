@@ -12,6 +12,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from uuid import UUID, uuid5
 
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -30,7 +31,7 @@ class QueueModel(RuleBasedStateMachine):
         super().__init__()
         self._dir = TemporaryDirectory()
         self.ledger = PaymentLedger(event_store_env(f"sqlite:///{Path(self._dir.name) / 'q.db'}"))
-        self.queue = SqliteDuePayments(self.ledger.recorder.datastore)  # type: ignore[attr-defined]
+        self.queue = SqliteDuePayments(self.datastore)
         self.position = 0
         self.fed = dict.fromkeys(PAYMENTS, 0)  # events per payment so far
         self.covered = dict.fromkeys(PAYMENTS, 0)  # events a finished settle has handled
@@ -78,9 +79,15 @@ class QueueModel(RuleBasedStateMachine):
         for payment in [p for p, (w, _, _) in self.held.items() if w == worker]:
             del self.held[payment]
 
+    @property
+    def datastore(self) -> SQLiteDatastore:
+        recorder = self.ledger.recorder
+        assert isinstance(recorder, SQLiteApplicationRecorder)
+        return recorder.datastore
+
     @invariant()
     def every_owed_payment_has_its_row(self) -> None:
-        with self.ledger.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+        with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT payment_id FROM {TABLE}")
             queued = {UUID(row["payment_id"]) for row in cursor.fetchall()}
         for payment in PAYMENTS:
