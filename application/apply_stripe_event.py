@@ -17,6 +17,7 @@ from application.stripe_events import (
     CheckoutSessionObject,
     StripeEvent,
 )
+from domain.errors import ImplausibleAmount
 from domain.lifecycle import FailedPaymentPolicy, FailureReason
 from domain.money import Money
 from domain.payment import Payment
@@ -58,7 +59,11 @@ class ApplyStripeEvent:
             if payment.has_applied(event.id):
                 self._log(event, order_id, "duplicate delivery")
                 return Outcome.DUPLICATE
-            self._decide(payment, event)
+            try:
+                self._decide(payment, event)
+            except ImplausibleAmount as error:
+                _alert_implausible(event, order_id, error)
+                return Outcome.IGNORED
             if not payment.pending_events:
                 self._log(event, order_id, "no change")
                 return Outcome.NO_CHANGE
@@ -78,7 +83,10 @@ class ApplyStripeEvent:
             return Outcome.IGNORED
         if payment.has_applied(event.id):
             return Outcome.DUPLICATE
-        self._decide(payment, event)
+        try:
+            self._decide(payment, event)
+        except ImplausibleAmount:
+            return Outcome.IGNORED
         return Outcome.RECORDED if payment.pending_events else Outcome.NO_CHANGE
 
     @staticmethod
@@ -131,6 +139,20 @@ class ApplyStripeEvent:
             f"stripe event {what}",
             extra={"eventId": event.id, "eventType": event.type, "orderId": order_id, **extra},
         )
+
+
+def _alert_implausible(event: StripeEvent, order_id: str | None, error: ImplausibleAmount) -> None:
+    """Signed by Stripe, yet no real charge: someone must look (a bug, or a leaked secret)."""
+    log.error(
+        "stripe event reports an impossible amount; nothing recorded",
+        extra={
+            "eventId": event.id,
+            "eventType": event.type,
+            "orderId": order_id,
+            "error": str(error),
+            "alert": True,
+        },
+    )
 
 
 def _amount_of(session: CheckoutSessionObject, payment: Payment) -> Money:

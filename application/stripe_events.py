@@ -6,7 +6,7 @@ fields are ignored, the fields relied on are validated.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -73,10 +73,14 @@ class EventData(msgspec.Struct):
     object: dict[str, Any]
 
 
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+"""Stripe's event ids (`evt_…`) are short; an empty or huge one is no event of Stripe's."""
+
+
 class StripeEvent(msgspec.Struct):
     """A Stripe event envelope; `data.object` is typed on demand by `event.checkout_session`…"""
 
-    id: str
+    id: EventId
     type: str
     data: EventData
     created: int | None = None

@@ -14,3 +14,6 @@ class InvalidAmount(PaymentError):
 class InvalidOrder(PaymentError):
     """Order data that cannot be charged as it stands (empty, totals disagree…)."""
 
+
+class ImplausibleAmount(InvalidAmount):
+    """Money reported in an amount or currency no real charge has: never recorded."""

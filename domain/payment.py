@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.audit_chain import ChainedAggregate
+from domain.charge_limits import implausible_charge
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
@@ -23,7 +24,7 @@ from domain.effects import (
     RefundPayment,
     ReleaseStock,
 )
-from domain.errors import InvalidOrder
+from domain.errors import ImplausibleAmount, InvalidOrder
 from domain.lifecycle import FailedPaymentPolicy, FailureReason, PaymentStatus
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
@@ -144,6 +145,7 @@ class Payment(ChainedAggregate):
         """
         if self.has_applied(stripe_event_id):
             return
+        self._refuse_implausible(amount)
         if self.status is PaymentStatus.INITIATED and amount != self.amount:
             reason = f"received {amount}, expected {self.amount}"
             self._failed(FailureReason.AMOUNT_MISMATCH, stripe_event_id, reason)
@@ -152,6 +154,12 @@ class Payment(ChainedAggregate):
             self._succeeded(stripe_event_id, payment_intent, customer_email, amount)
         elif self.status is PaymentStatus.FAILED and self.refund_due is None:
             self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
+
+    def _refuse_implausible(self, amount: Money) -> None:
+        """Money no real charge has is not money received: it is never recorded."""
+        why = implausible_charge(amount, self.amount)
+        if why is not None:
+            raise ImplausibleAmount(f"order {self.order_id}: {why}")
 
     def await_async_payment(self, stripe_event_id: str, payment_intent: str) -> None:
         """Checkout completed with a delayed method: the result comes later."""

@@ -173,6 +173,10 @@ class StripeCheckoutGateway:
         with `charge_already_refunded`, and the refund that exists is the answer.
         """
         extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
+        if amount.minor <= 0:  # the domain never owes one; if a bug did, Stripe must not see it
+            raise CheckoutRejected(
+                f"refund of {payment_intent} must be positive, not {amount.minor} {amount.currency}"
+            )
         try:
             with _stripe_call("refund", extra, self._meter):
                 refund = await self._client.v1.refunds.create_async(
