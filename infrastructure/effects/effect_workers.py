@@ -34,6 +34,7 @@ from infrastructure.effects.due_payments import Claim, DuePayments
 log = logging.getLogger(__name__)
 Settle = Callable[[UUID], Awaitable[int]]
 # Stripe's and our own request ids differ on every call; a refusal is "the same" without them.
+CLAIM_BATCH_WINDOW = 0.005
 REQUEST_ID = re.compile(r"\breq_[A-Za-z0-9]+")
 
 
@@ -73,6 +74,7 @@ class EffectWorkers:
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -140,8 +142,26 @@ class EffectWorkers:
                     continue
                 for claim in claims:
                     self._begin(claim)
-            if len(claims) < free or free <= 0:
+            if free <= 0 or len(claims) == free:
+                await self._gather_free_slots()
+            else:
+                # Nothing more is due now: a feed, a rescheduled payment falling due, or
+                # the poll (for other processes' feeds on SQLite) wakes us.
                 await self._pause(self._settings.poll_interval)
+
+    async def _gather_free_slots(self) -> None:
+        """Waits for a slot, then briefly for more, so one claim takes several rows."""
+        self._slot_freed.clear()
+        waiters = [
+            asyncio.create_task(self._stop.wait()),
+            asyncio.create_task(self._slot_freed.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        await asyncio.sleep(CLAIM_BATCH_WINDOW)
 
     def _begin(self, claim: Claim) -> None:
         task = asyncio.create_task(self._attempt(claim), name=f"effects:{claim.payment_id}")
@@ -149,7 +169,7 @@ class EffectWorkers:
 
         def finished(_: asyncio.Task[None]) -> None:
             self._in_flight.pop(claim.payment_id, None)
-            self._wake.set()  # a slot is free
+            self._slot_freed.set()
 
         task.add_done_callback(finished)
 
@@ -196,6 +216,7 @@ class EffectWorkers:
             _named(error),
             alerted=claim.alerted or alert,
         )
+        self._wake_after(delay)
 
     async def _park(self, claim: Claim, refusal: EffectsFailed) -> None:
         reason = str(refusal)
@@ -212,6 +233,11 @@ class EffectWorkers:
         await self._reschedule(
             self._queue.park, claim, self.owner, self._settings.parked_retry_interval, reason
         )
+        self._wake_after(self._settings.parked_retry_interval)
+
+    def _wake_after(self, seconds: float) -> None:
+        """Looks for due rows when this one falls due, rather than at the next poll."""
+        asyncio.get_running_loop().call_later(seconds, self._wake.set)
 
     async def _reschedule(
         self, change: Callable[..., None], *args: object, **kwargs: object

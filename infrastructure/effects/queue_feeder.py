@@ -34,18 +34,24 @@ class EffectsQueueFeeder:
     ) -> None:
         self._queue = queue
         self._on_fed = on_fed
+        self._read = 0
         self._skipped = frozenset(t for cls in EVENTS_THAT_OWE_NOTHING for t in topics_of(cls))
         self._adopt_v1_processor(ledger)
 
     def position(self) -> int:
-        return self._queue.position()
+        # A batch of skipped events moves only the position read in this process: reading
+        # it again after a restart is harmless, and a transaction per fact would double
+        # the store's writes per payment.
+        return max(self._read, self._queue.position())
 
     def consume(self, notifications: Sequence[Notification]) -> None:
         payment_ids = [
             UUID(str(n.originator_id)) for n in notifications if n.topic not in self._skipped
         ]
-        self._queue.feed(payment_ids, notifications[-1].id)
-        self._on_fed()
+        self._read = notifications[-1].id
+        if payment_ids:
+            self._queue.feed(payment_ids, notifications[-1].id)
+            self._on_fed()
 
     def _adopt_v1_processor(self, ledger: PaymentLedger) -> None:
         """A store written before the queue existed: start where its processor stopped."""
