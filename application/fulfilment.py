@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from application.errors import ServiceRejected
+from application.errors import OrderNotFound, ServiceRejected
 from application.ledger import PaymentConflict, PaymentLedger
-from application.ports import CheckoutGateway, EffectMeter, InventoryLedger, OrderDirectory
+from application.ports import CheckoutGateway, EffectMeter, Inventory, OrderDirectory
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
@@ -39,6 +39,8 @@ EVENTS_THAT_OWE_NOTHING = tuple(
         "InventoryReleased",
         "OrderCancelled",
         "Refunded",
+        "OrderFoundCancelled",
+        "StrayPaymentRefunded",
     )
 )
 """Events after which a payment owes nothing new: opening it, waiting, and the facts that
@@ -80,7 +82,7 @@ class SettlePayment:
         self,
         ledger: PaymentLedger,
         orders: OrderDirectory,
-        inventory: InventoryLedger,
+        inventory: Inventory,
         checkout: CheckoutGateway,
         meter: EffectMeter | None = None,
     ) -> None:
@@ -93,8 +95,8 @@ class SettlePayment:
     async def __call__(self, payment_id: UUID) -> int:
         """Settles the payment; returns how many effects it performed."""
         performed = 0
+        payment = await asyncio.to_thread(self._ledger.load, payment_id)
         while True:
-            payment = await asyncio.to_thread(self._ledger.load, payment_id)
             effects = payment.pending_effects() if payment is not None else []
             if payment is None or not effects:
                 return performed
@@ -111,11 +113,14 @@ class SettlePayment:
                 else:
                     facts.append(outcome)
                     _log_done(payment, effect)
+            order_id = payment.order_id
             if facts:
-                await asyncio.to_thread(self._record, payment, facts)
+                # Go on from the state just saved: an event someone else saved meanwhile
+                # makes the payment due again (the queue's generation), so none is missed.
+                payment = await asyncio.to_thread(self._record, payment, facts)
                 performed += len(facts)
             if failures:
-                raise EffectsFailed(payment.order_id, failures)
+                raise EffectsFailed(order_id, failures)
 
     async def _metered(self, payment: Payment, effect: Effect) -> Fact:
         started = time.monotonic()
@@ -133,8 +138,7 @@ class SettlePayment:
     async def _perform(self, payment: Payment, effect: Effect) -> Fact:
         match effect:
             case ConfirmOrder(order_id=order_id):
-                await self._orders.set_status(order_id, OrderStatus.CONFIRMED)
-                return Payment.record_order_confirmed
+                return await self._confirm(order_id)
             case CloseCheckout(session_id=session_id):
                 outcome = await self._checkout.expire_session(session_id)
                 return lambda p: p.record_checkout_closed(outcome)
@@ -144,30 +148,61 @@ class SettlePayment:
             case CancelOrder(order_id=order_id):
                 await self._orders.set_status(order_id, OrderStatus.CANCELLED)
                 return Payment.record_order_cancelled
-            case RefundPayment(order_id=order_id, payment_intent=intent, amount=amount):
+            case RefundPayment(payment_intent=intent, amount=amount, stray_session=stray):
                 refund_id = await self._checkout.refund(
-                    intent, amount, idempotency_key=f"refund:{order_id}"
+                    intent, amount, idempotency_key=refund_key(effect)
                 )
+                if stray is not None:
+                    return lambda p: p.record_stray_refunded(stray, refund_id)
                 return lambda p: p.record_refunded(refund_id)
         raise TypeError(f"unknown effect {effect!r} of order {payment.order_id}")
 
-    def _record(self, payment: Payment, facts: Sequence[Fact]) -> None:
-        """Saves the facts; on a concurrent write, reloads and records them on the newer state."""
+    async def _confirm(self, order_id: str) -> Fact:
+        """CONFIRMED; refused because the order was cancelled elsewhere, the money is for a
+        cancelled order: that is the fact, and it owes a refund. Other refusals stay refusals."""
+        try:
+            await self._orders.set_status(order_id, OrderStatus.CONFIRMED)
+        except ServiceRejected as refusal:
+            try:
+                order = await self._orders.get(order_id)
+            except OrderNotFound:
+                raise refusal from None
+            if order.status != OrderStatus.CANCELLED:
+                raise
+            log.error(
+                "order service refused CONFIRMED: the order was cancelled elsewhere; "
+                "refunding its payment",
+                extra={"orderId": order_id, "error": str(refusal), "alert": True},
+            )
+            return Payment.record_order_found_cancelled
+        return Payment.record_order_confirmed
+
+    def _record(self, payment: Payment, facts: Sequence[Fact]) -> Payment | None:
+        """Saves the facts and returns the payment as saved; on a concurrent write, reloads
+        and records them on the newer state."""
         current: Payment | None = payment
         for _ in range(CONFLICT_RETRIES):
             if current is None:
-                return
+                return None
             for fact in facts:
                 fact(current)
             if not current.pending_events:
-                return
+                return current
             try:
                 self._ledger.record(current)
             except PaymentConflict:
                 current = self._ledger.load(payment.id)
                 continue
-            return
+            return current
         raise PaymentConflict(f"order {payment.order_id}: too many concurrent writers")
+
+
+def refund_key(refund: RefundPayment) -> str:
+    """Stripe's idempotency key of a refund: one per PaymentIntent, each refunded once in
+    full, so two refunds of one order (its own money, a stray session's) never share one."""
+    if refund.payment_intent:
+        return f"refund:{refund.payment_intent}"
+    return f"refund:{refund.order_id}:{refund.stray_session or 'order'}"  # refused by Stripe
 
 
 class _Unmetered:

@@ -22,7 +22,8 @@ class CheckoutRequest(msgspec.Struct, frozen=True):
 
 
 class CheckoutSession(msgspec.Struct, frozen=True):
-    """A Checkout Session as Stripe reports it."""
+    """A Checkout Session as the use cases see it, behind the `CheckoutGateway` port (the
+    gateway makes it from Stripe's JSON, `CheckoutSessionObject`)."""
 
     session_id: str
     url: str
@@ -33,6 +34,10 @@ class CheckoutSession(msgspec.Struct, frozen=True):
     amount_total: int | None = None
     currency: str | None = None
     customer_email: str | None = None
+    order_id: str | None = None
+    attempt: str = ""
+    """The create attempt that opened it (its idempotency key, in its metadata); empty for
+    sessions opened before issue 11."""
 
 
 class CheckoutGateway(Protocol):
@@ -65,7 +70,7 @@ class OrderDirectory(Protocol):
     async def set_status(self, order_id: str, status: OrderStatus) -> None: ...
 
 
-class InventoryLedger(Protocol):
+class Inventory(Protocol):
     """The inventory service."""
 
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:

@@ -27,7 +27,14 @@ class CustomerDetails(msgspec.Struct):
 
 
 class CheckoutSessionObject(msgspec.Struct):
+    """Stripe's JSON of a Checkout Session, where it crosses from Stripe to us: a webhook
+    event's `data.object`, or an API answer to the Stripe gateway (which reads `url` and
+    `expires_at` too). The use cases behind the `CheckoutGateway` port see `CheckoutSession`.
+    """
+
     id: str
+    url: str | None = None
+    expires_at: int | None = None
     status: str | None = None
     payment_status: str | None = None
     payment_intent: str | None = None
@@ -62,6 +69,11 @@ class PaymentIntentObject(msgspec.Struct):
     @property
     def order_id(self) -> str | None:
         return (self.metadata or {}).get("orderId")
+
+    @property
+    def checkout_attempt(self) -> str | None:
+        """The create attempt that opened the intent's Checkout Session (our metadata)."""
+        return (self.metadata or {}).get("checkoutAttempt")
 
     @property
     def decline_message(self) -> str:

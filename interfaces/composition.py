@@ -30,7 +30,7 @@ from infrastructure.event_store.store import open_ledger
 from infrastructure.metrics.instruments import ServiceMetrics
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_view import MongoPaymentStatusView
-from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory import HttpInventory
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from infrastructure.settings import Settings
@@ -116,7 +116,7 @@ def build_services(settings: Settings) -> Services:
     orders = HttpOrderDirectory(
         settings.order_service_url, internal_token=settings.internal_service_token
     )
-    inventory = HttpInventoryLedger(
+    inventory = HttpInventory(
         settings.inventory_service_url, internal_token=settings.internal_service_token
     )
     checkout = _checkout_gateway(settings, clock, metrics)

@@ -16,7 +16,7 @@ from application.ports import (
     CheckoutRequest,
     CheckoutSession,
     Clock,
-    InventoryLedger,
+    Inventory,
     OrderDirectory,
     PaymentStatusReport,
     PaymentStatusView,
@@ -77,7 +77,7 @@ class FakeOrderDirectory(OrderDirectory):
 
 
 @dataclass
-class FakeInventoryLedger(InventoryLedger):
+class FakeInventory(Inventory):
     releases: list[tuple[str, str, int]] = field(default_factory=list)
 
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
@@ -112,6 +112,8 @@ class FakeCheckoutGateway(CheckoutGateway):
                 expires_at=self.clock.now() + timedelta(minutes=30),
                 amount_total=request.order.total.minor,
                 currency=request.order.total.currency,
+                order_id=request.order.order_id,
+                attempt=request.idempotency_key,
             )
             self.sessions[session_id] = session
             self.by_key[request.idempotency_key] = session_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
-from application.ports import CheckoutGateway, EffectMeter, InventoryLedger, OrderDirectory
+from application.ports import CheckoutGateway, EffectMeter, Inventory, OrderDirectory
 from infrastructure.effects.due_payments import DuePayments
 from infrastructure.effects.effect_workers import EffectWorkers, Settle, WorkerSettings
 from infrastructure.effects.queue_feeder import EffectsQueueFeeder
@@ -45,7 +45,7 @@ class EffectsPipeline:
 def effects_pipeline_for(
     ledger: PaymentLedger,
     orders: OrderDirectory,
-    inventory: InventoryLedger,
+    inventory: Inventory,
     checkout: CheckoutGateway,
     settings: WorkerSettings | None = None,
     timings: FollowerTimings | None = None,

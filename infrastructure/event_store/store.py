@@ -68,6 +68,20 @@ def _password_span(url: str) -> tuple[int, int] | None:
     return None if colon < 0 else (colon + 1, at)
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The file a `sqlite:///` URL names, when there is none: opening it would create an
+    empty store, which a command that reads history must refuse (it would verify, or
+    wipe a view). None for any other URL, or a malformed one (opening it says why)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if parts.scheme != "sqlite" or path == ":memory:" or Path(unquote(path)).is_file():
+        return None
+    return path
+
+
 def event_store_env(url: str = DEFAULT_EVENT_STORE_URL) -> dict[str, str]:
     """Maps a store URL onto eventsourcing's persistence settings."""
     parts = _split(url)

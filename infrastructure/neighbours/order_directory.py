@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from application.errors import OrderNotFound, OrderServiceUnavailable
 from domain.order import OrderSnapshot, OrderStatus
-from infrastructure.neighbours.internal_http import call, internal_client, rejected
+from infrastructure.neighbours.internal_http import NeighbourClient, call, rejected
 from infrastructure.neighbours.order_wire import (
     GarbledReply,
     order_snapshot,
@@ -17,17 +17,8 @@ from infrastructure.neighbours.order_wire import (
 log = logging.getLogger(__name__)
 
 
-class HttpOrderDirectory:
+class HttpOrderDirectory(NeighbourClient):
     """Reads orders (major units → `Money` once, here) and moves them to CONFIRMED/CANCELLED."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        internal_token: str | None = None,
-        timeout_seconds: float = 5.0,
-    ) -> None:
-        self._client = internal_client(base_url, internal_token, timeout_seconds)
 
     async def get(self, order_id: str) -> OrderSnapshot:
         extra = {"orderId": order_id}
@@ -68,9 +59,6 @@ class HttpOrderDirectory:
                 contradiction,
                 extra=extra,
             )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def _order_path(order_id: str) -> str:

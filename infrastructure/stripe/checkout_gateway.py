@@ -17,12 +17,14 @@ from application.errors import CheckoutRejected, CheckoutUnavailable
 from application.ports import CheckoutRequest, CheckoutSession, Clock
 from application.stripe_events import (
     HANDLED_EVENTS,
+    CheckoutSessionObject,
     MalformedStripeEvent,
     StripeEvent,
     decode_stripe_event,
 )
 from domain.money import Money
 from infrastructure.stripe.checkout_params import (
+    ATTEMPT_METADATA,
     MAX_EXPIRES_MINUTES,
     MIN_EXPIRES_MINUTES,
     session_attempt,
@@ -47,25 +49,6 @@ class StripeCallMeter(Protocol):
 class _Unmetered:
     def stripe_call(self, operation: str, seconds: float, error: str | None) -> None:
         pass
-
-
-class _CustomerDetails(msgspec.Struct):
-    email: str | None = None
-
-
-class _SessionWire(msgspec.Struct):
-    """The fields of Stripe's `checkout.session` object the service reads."""
-
-    id: str
-    expires_at: int
-    url: str | None = None
-    status: str | None = None
-    payment_status: str | None = None
-    payment_intent: str | dict[str, Any] | None = None
-    amount_total: int | None = None
-    currency: str | None = None
-    customer_email: str | None = None
-    customer_details: _CustomerDetails | None = None
 
 
 class StripeCheckoutGateway:
@@ -286,24 +269,38 @@ def _describe(refusal: stripe.InvalidRequestError) -> str:
 
 
 def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:
+    """Stripe's answer (its JSON, as a webhook would carry it) as the port's `CheckoutSession`."""
     try:
-        wire = msgspec.convert(session.to_dict(), _SessionWire)
+        wire = msgspec.convert(session.to_dict(), CheckoutSessionObject)
+        if wire.expires_at is None:
+            raise msgspec.ValidationError("Object missing required field `expires_at`")
     except msgspec.ValidationError as error:
         log.warning("stripe sent an unreadable checkout session: %s", error)
         raise CheckoutUnavailable("Stripe: unreadable checkout session") from error
-    intent = wire.payment_intent
     details_email = wire.customer_details.email if wire.customer_details else None
+    order_id, attempt = _ours(session.to_dict())
     return CheckoutSession(
         session_id=wire.id,
         url=wire.url or "",
         expires_at=datetime.fromtimestamp(wire.expires_at, UTC),
         status=wire.status or "open",
         payment_status=wire.payment_status or "unpaid",
-        payment_intent=str(intent["id"]) if isinstance(intent, dict) else intent,
+        payment_intent=wire.payment_intent,  # an id: the gateway never expands it
         amount_total=wire.amount_total,
         currency=wire.currency,
         customer_email=wire.customer_email or details_email,
+        order_id=order_id,
+        attempt=attempt,
     )
+
+
+def _ours(session: dict[str, Any]) -> tuple[str | None, str]:
+    """The order a session is for and the create attempt that opened it (our metadata)."""
+    metadata = session.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    order_id = metadata.get("orderId") or session.get("client_reference_id")
+    attempt = metadata.get(ATTEMPT_METADATA)
+    return (str(order_id) if order_id else None), (str(attempt) if attempt else "")
 
 
 def _stripe_event(event: stripe.Event) -> StripeEvent | None:

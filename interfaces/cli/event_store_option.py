@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store import store as event_store
-from infrastructure.event_store.store import DEFAULT_EVENT_STORE_URL, redacted, store_error_line
+from infrastructure.event_store.store import (
+    DEFAULT_EVENT_STORE_URL,
+    missing_sqlite_file,
+    redacted,
+    store_error_line,
+)
 
 
 class StoreUnavailable(Exception):
@@ -30,7 +33,7 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 def open_ledger(args: argparse.Namespace) -> PaymentLedger:
     url = args.store or os.environ.get("EVENT_STORE_URL") or DEFAULT_EVENT_STORE_URL
-    if _missing_sqlite_file(url):
+    if missing_sqlite_file(url) is not None:
         # Opening a missing SQLite file would create an empty store that "verifies".
         raise StoreUnavailable(f"no event store at {redacted(url)}")
     try:
@@ -39,11 +42,3 @@ def open_ledger(args: argparse.Namespace) -> PaymentLedger:
         message = store_error_line(error, url)
         raise StoreUnavailable(f"cannot open event store {redacted(url)}: {message}") from error
 
-
-def _missing_sqlite_file(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False  # malformed: opening it reports why
-    path = parts.path[1:] if parts.path.startswith("/") else parts.path
-    return parts.scheme == "sqlite" and path != ":memory:" and not Path(unquote(path)).is_file()

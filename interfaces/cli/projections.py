@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from eventsourcing.persistence import PersistenceError
 from pymongo import MongoClient
@@ -25,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from infrastructure.event_store.store import (
     DEFAULT_EVENT_STORE_URL,
     EventStoreUrlError,
+    missing_sqlite_file,
     open_ledger,
     store_error_line,
 )
@@ -74,13 +74,9 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 def _existing_store(url: str) -> str:
     """Refuses a SQLite path with no file: it would open an empty store and wipe the view."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url  # malformed: opening it reports why
-    path = parts.path[1:] if parts.path.startswith("/") else parts.path
-    if parts.scheme == "sqlite" and path != ":memory:" and not Path(unquote(path)).is_file():
-        raise EventStoreUrlError(f"no event store file at {path}")
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise EventStoreUrlError(f"no event store file at {missing}")
     return url
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+from interfaces.cli.startup import add_env_file_option
 
 if TYPE_CHECKING:
     from application.reconcile import ReconcileSummary
@@ -23,9 +24,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="report, record nothing")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
-    )
+    add_env_file_option(parser)
     parser.set_defaults(run=run)
 
 

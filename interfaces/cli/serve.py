@@ -11,6 +11,8 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from interfaces.cli.startup import StartupFailed, add_env_file_option, starting
+
 if TYPE_CHECKING:
     from types import FrameType
 
@@ -29,21 +31,13 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP API on PORT")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
     parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
-    parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
-    )
+    add_env_file_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here so `payments --help` loads neither Litestar nor the adapters.
-    from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
-    from interfaces.cli.startup import StartupFailed, load_settings, opening_store  # noqa: PLC0415
-
     try:
-        settings = load_settings("serve", args.env_file)
-        configure_logging(settings.log_level)
-        with opening_store("serve", settings):
+        with starting("serve", args.env_file) as settings:
             if args.server == "granian":
                 _serve_with_granian(settings, args.host, args.env_file)
             else:

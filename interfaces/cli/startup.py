@@ -6,6 +6,7 @@ and exit 2; a store that cannot be opened is one line without its password.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 
 from infrastructure.event_store.store import EventStoreUrlError, store_error_line
 from infrastructure.settings import Settings, SettingsError
+from infrastructure.structured_logging import configure_logging
 
 SETTINGS_INVALID = 2
 STORE_UNAVAILABLE = 1
@@ -32,6 +34,22 @@ class StartupFailed(Exception):
     def report(self) -> int:
         print(f"payments {self.command}: {self.line}", file=sys.stderr)
         return self.exit_code
+
+
+def add_env_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
+    )
+
+
+@contextmanager
+def starting(command: str, env_file: Path) -> Iterator[Settings]:
+    """A long-running command's start: its settings, logging configured from them, and a
+    store that cannot be opened inside the block reported as `StartupFailed`."""
+    settings = load_settings(command, env_file)
+    configure_logging(settings.log_level)
+    with opening_store(command, settings):
+        yield settings
 
 
 def load_settings(command: str, env_file: Path) -> Settings:

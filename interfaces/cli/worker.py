@@ -11,8 +11,9 @@ import argparse
 import asyncio
 import signal
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from interfaces.cli.startup import StartupFailed, add_env_file_option, starting
 
 if TYPE_CHECKING:
     from interfaces.composition import BackgroundWorker, Services
@@ -22,23 +23,17 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "worker", help="drain the effects queue: order, inventory and Stripe calls (no HTTP)"
     )
-    parser.add_argument(
-        "--env-file", type=Path, default=Path(".env"), help="settings file (default .env)"
-    )
+    add_env_file_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
     from infrastructure.metrics.metrics_port import MetricsPort  # noqa: PLC0415
-    from infrastructure.structured_logging import configure_logging  # noqa: PLC0415
-    from interfaces.cli.startup import StartupFailed, load_settings, opening_store  # noqa: PLC0415
     from interfaces.composition import build_services  # noqa: PLC0415
 
     try:
-        settings = load_settings("worker", args.env_file)
-        configure_logging(settings.log_level)
-        with opening_store("worker", settings):
+        with starting("worker", args.env_file) as settings:
             services = build_services(settings)
     except StartupFailed as failure:
         return failure.report()

@@ -26,7 +26,7 @@ from domain.order import OrderStatus
 from domain.payment import Payment, payment_id_for
 from tests.fakes import (
     FakeCheckoutGateway,
-    FakeInventoryLedger,
+    FakeInventory,
     FakeOrderDirectory,
     FixedClock,
     an_order,
@@ -53,7 +53,7 @@ class JournalledOrders(FakeOrderDirectory):
 
 
 @dataclass
-class JournalledInventory(FakeInventoryLedger):
+class JournalledInventory(FakeInventory):
     journal: Journal = field(default_factory=Journal)
     failures_left: int = 0
     refusals_left: int = 0
@@ -174,7 +174,7 @@ async def test_money_after_cancellation_is_refunded_once(world: World) -> None:
     await world.settle(payment_id_for(ORDER))
     await world.settle(payment_id_for(ORDER))
 
-    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), f"refund:{ORDER}")]
+    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), "refund:pi_test_1")]
     assert world.payment().status is PaymentStatus.REFUNDED
     assert world.orders.statuses_set == [(ORDER, "CANCELLED")]
 
@@ -249,7 +249,7 @@ async def test_a_refund_is_sent_while_a_release_is_refused(world: World) -> None
         await world.settle(payment_id_for(ORDER))
 
     assert failed.value.refused
-    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), f"refund:{ORDER}")]
+    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), "refund:pi_test_1")]
     assert world.payment().status is PaymentStatus.REFUNDED
     assert not world.payment().order_cancelled  # stock first, then the cancellation
 
@@ -297,7 +297,7 @@ async def test_a_concurrent_write_does_not_lose_the_fact(
     await world.settle(payment_id_for(ORDER))
 
     assert world.inventory.releases == [(ORDER, "prod_a", 2), (ORDER, "prod_b", 1)]
-    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), f"refund:{ORDER}")]
+    assert world.checkout.refunds == [("pi_test_1", Money(20498, "usd"), "refund:pi_test_1")]
     assert world.recorded().count("InventoryReleased") == 2
     assert world.payment().status is PaymentStatus.REFUNDED
 

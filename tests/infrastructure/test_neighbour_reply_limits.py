@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from application.errors import InventoryServiceUnavailable, OrderServiceUnavailable
-from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory import HttpInventory
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.infrastructure.neighbour_stand_in import Reply, stand_in
 
@@ -66,7 +66,7 @@ async def test_a_10_mib_order_is_refused_without_holding_it_in_memory(chunked: b
 
 async def test_a_10_mib_answer_to_a_release_is_refused_too() -> None:
     async with stand_in(Reply(body=b'{"x": "' + b"y" * TEN_MIB + b'"}')) as server:
-        inventory = HttpInventoryLedger(server.url, timeout_seconds=5)
+        inventory = HttpInventory(server.url, timeout_seconds=5)
         peak, raised = await peak_bytes(lambda: inventory.release(ORDER_ID, "p1", 1))
         await inventory.aclose()
 

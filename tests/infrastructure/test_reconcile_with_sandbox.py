@@ -21,7 +21,7 @@ from application.reconcile import Reconcile
 from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
 from domain.payment import payment_id_for
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
-from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory import HttpInventory
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from tests.fakes import FixedClock
@@ -40,7 +40,7 @@ class Service:
     stripe: RunningStripeSandbox
     gateway: StripeCheckoutGateway
     orders: HttpOrderDirectory
-    inventory: HttpInventoryLedger
+    inventory: HttpInventory
 
     async def checkout(self) -> tuple[str, str]:
         order = self.shop.create_order(self.shop.login(), [(KEYBOARD, 1), (CABLE, 2)])
@@ -78,7 +78,7 @@ async def service(
     )  # fmt: skip
     token = shop.internal_token
     orders = HttpOrderDirectory(shop.url, internal_token=token, timeout_seconds=5)
-    inventory = HttpInventoryLedger(shop.url, internal_token=token, timeout_seconds=5)
+    inventory = HttpInventory(shop.url, internal_token=token, timeout_seconds=5)
     yield Service(ledger, shop, stripe, gateway, orders, inventory)
     await gateway.aclose()
     await orders.aclose()

@@ -19,7 +19,7 @@ from domain.payment import Payment, payment_id_for
 from infrastructure.audit.chain_report import BreakKind
 from infrastructure.audit.verification import verify_store
 from infrastructure.event_store.store import event_store_env
-from tests.fakes import FakeCheckoutGateway, FakeInventoryLedger, FakeOrderDirectory
+from tests.fakes import FakeCheckoutGateway, FakeInventory, FakeOrderDirectory
 from tests.infrastructure.store_tampering import StoreTamperer
 from tests.stripe_payloads import checkout_event, encode
 
@@ -78,7 +78,7 @@ def test_its_audit_chain_still_verifies(v2_ledger: PaymentLedger) -> None:
 async def test_a_waiting_payment_takes_new_events_on_its_old_chain(
     v2_ledger: PaymentLedger,
 ) -> None:
-    orders, inventory, stripe = FakeOrderDirectory(), FakeInventoryLedger(), FakeCheckoutGateway()
+    orders, inventory, stripe = FakeOrderDirectory(), FakeInventory(), FakeCheckoutGateway()
     waiting = PAYMENTS[WAITING]
     paid = checkout_event(
         "checkout.session.async_payment_succeeded",

@@ -19,7 +19,7 @@ from infrastructure.effects.backoff import Backoff
 from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.pipeline import EffectsPipeline, effects_pipeline_for
 from infrastructure.event_store.log_follower import FollowerTimings
-from tests.fakes import FakeCheckoutGateway, FakeInventoryLedger, FakeOrderDirectory, an_order
+from tests.fakes import FakeCheckoutGateway, FakeInventory, FakeOrderDirectory, an_order
 from tests.stripe_payloads import checkout_event, encode
 
 QUICK = WorkerSettings(
@@ -56,7 +56,7 @@ class FlakyOrders(FakeOrderDirectory):
 
 
 @dataclass
-class RefusingInventory(FakeInventoryLedger):
+class RefusingInventory(FakeInventory):
     refused: set[str] = field(default_factory=set)
     request_ids: int = 0
 

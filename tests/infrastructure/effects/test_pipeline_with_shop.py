@@ -21,7 +21,7 @@ from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.pipeline import effects_pipeline_for
 from infrastructure.effects.queue_for_store import due_payments_for
 from infrastructure.event_store.log_follower import FollowerTimings
-from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory import HttpInventory
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from tests.fakes import FakeCheckoutGateway
 from tests.fixtures.shop import CABLE, KEYBOARD, RunningShop
@@ -57,7 +57,7 @@ class Service:
         self.ledger = ledger
         token = shop.internal_token
         self.orders = HttpOrderDirectory(shop.url, internal_token=token, timeout_seconds=2)
-        self.inventory = HttpInventoryLedger(shop.url, internal_token=token, timeout_seconds=2)
+        self.inventory = HttpInventory(shop.url, internal_token=token, timeout_seconds=2)
         self.pipeline = effects_pipeline_for(
             ledger, self.orders, self.inventory, FakeCheckoutGateway(), SETTINGS, TIMINGS
         )

@@ -1,4 +1,4 @@
-"""HttpInventoryLedger against the reference shop: stock comes back exactly once."""
+"""HttpInventory against the reference shop: stock comes back exactly once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from application.errors import InventoryServiceUnavailable, ServiceRejected
-from infrastructure.neighbours.inventory_ledger import HttpInventoryLedger
+from infrastructure.neighbours.inventory import HttpInventory
 from tests.fixtures.shop import CABLE, HEADPHONES, KEYBOARD, RunningShop, ShopFactory
 from tests.infrastructure.shop_running import running_shop
 
@@ -21,11 +21,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
 
 
 @pytest.fixture
-async def inventory(shop: RunningShop) -> AsyncIterator[HttpInventoryLedger]:
+async def inventory(shop: RunningShop) -> AsyncIterator[HttpInventory]:
     shop.clear_faults()
-    ledger = HttpInventoryLedger(shop.url, internal_token=shop.internal_token)
-    yield ledger
-    await ledger.aclose()
+    client = HttpInventory(shop.url, internal_token=shop.internal_token)
+    yield client
+    await client.aclose()
     shop.clear_faults()
 
 
@@ -37,7 +37,7 @@ def reserved_order(shop: RunningShop, product: str = CABLE, quantity: int = 3) -
 
 
 async def test_releasing_twice_gives_the_stock_back_once(
-    shop: RunningShop, inventory: HttpInventoryLedger
+    shop: RunningShop, inventory: HttpInventory
 ) -> None:
     before = shop.stock(CABLE)
     order_id = reserved_order(shop)
@@ -53,7 +53,7 @@ async def test_releasing_twice_gives_the_stock_back_once(
 
 
 async def test_each_product_of_an_order_has_its_own_key(
-    shop: RunningShop, inventory: HttpInventoryLedger
+    shop: RunningShop, inventory: HttpInventory
 ) -> None:
     order = shop.create_order(shop.login(), [(HEADPHONES, 1), (KEYBOARD, 2)])
     before = (shop.stock(HEADPHONES), shop.stock(KEYBOARD))
@@ -66,7 +66,7 @@ async def test_each_product_of_an_order_has_its_own_key(
 
 @pytest.mark.parametrize("apply", [False, True])
 async def test_a_lost_answer_is_unavailable_and_the_retry_releases_once(
-    shop: RunningShop, inventory: HttpInventoryLedger, apply: bool
+    shop: RunningShop, inventory: HttpInventory, apply: bool
 ) -> None:
     before = shop.stock(CABLE)
     order_id = reserved_order(shop)
@@ -83,7 +83,7 @@ async def test_a_lost_answer_is_unavailable_and_the_retry_releases_once(
 async def test_a_timeout_is_unavailable_and_the_retry_releases_once(shop: RunningShop) -> None:
     before = shop.stock(CABLE)
     order_id = reserved_order(shop)
-    impatient = HttpInventoryLedger(
+    impatient = HttpInventory(
         shop.url, internal_token=shop.internal_token, timeout_seconds=0.3
     )
     shop.set_fault("release", mode="delay", seconds=2, times=1)
@@ -108,7 +108,7 @@ DONE_REPLIES = [
 @pytest.mark.parametrize("reply", DONE_REPLIES)
 async def test_any_2xx_is_done_whatever_its_body(
     shop: RunningShop,
-    inventory: HttpInventoryLedger,
+    inventory: HttpInventory,
     reply: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -125,7 +125,7 @@ async def test_any_2xx_is_done_whatever_its_body(
 
 
 async def test_a_reply_about_another_order_is_a_warning_and_the_release_is_done(
-    shop: RunningShop, inventory: HttpInventoryLedger, caplog: pytest.LogCaptureFixture
+    shop: RunningShop, inventory: HttpInventory, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = shop.stock(CABLE)
     order_id, other_id = reserved_order(shop), reserved_order(shop)
@@ -143,7 +143,7 @@ async def test_a_reply_about_another_order_is_a_warning_and_the_release_is_done(
 
 async def test_an_inventory_service_that_is_not_running_is_unavailable() -> None:
     # The discard port: nothing of ours ever listens there.
-    nobody = HttpInventoryLedger("http://127.0.0.1:9", timeout_seconds=1.0)
+    nobody = HttpInventory("http://127.0.0.1:9", timeout_seconds=1.0)
 
     with pytest.raises(InventoryServiceUnavailable):
         await nobody.release("64f000000000000000000001", CABLE, 1)
@@ -156,7 +156,7 @@ async def test_a_wrong_internal_token_is_rejected_and_nothing_is_released(
 ) -> None:
     before = shop.stock(CABLE)
     order_id = reserved_order(shop)
-    impostor = HttpInventoryLedger(shop.url, internal_token="not-the-token")
+    impostor = HttpInventory(shop.url, internal_token="not-the-token")
 
     with pytest.raises(ServiceRejected):
         await impostor.release(order_id, CABLE, 3)
@@ -166,7 +166,7 @@ async def test_a_wrong_internal_token_is_rejected_and_nothing_is_released(
 
 
 async def test_releasing_a_product_the_order_does_not_hold_is_rejected(
-    shop: RunningShop, inventory: HttpInventoryLedger
+    shop: RunningShop, inventory: HttpInventory
 ) -> None:
     order_id = reserved_order(shop, CABLE)
 
@@ -180,9 +180,9 @@ async def test_a_shop_without_a_token_needs_only_the_service_header(
     open_shop = shop_factory(internal_token=None)
     order_id = reserved_order(open_shop)
     before = open_shop.stock(CABLE)
-    ledger = HttpInventoryLedger(open_shop.url)
+    client = HttpInventory(open_shop.url)
 
-    await ledger.release(order_id, CABLE, 3)
+    await client.release(order_id, CABLE, 3)
 
-    await ledger.aclose()
+    await client.aclose()
     assert open_shop.stock(CABLE) == before + 3

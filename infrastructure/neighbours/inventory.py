@@ -1,11 +1,11 @@
-"""`InventoryLedger` over the inventory service's internal release endpoint."""
+"""`Inventory` over the inventory service's internal release endpoint."""
 
 from __future__ import annotations
 
 import logging
 
 from application.errors import InventoryServiceUnavailable
-from infrastructure.neighbours.internal_http import call, internal_client, rejected
+from infrastructure.neighbours.internal_http import NeighbourClient, call, rejected
 from infrastructure.neighbours.order_wire import release_reply_contradiction
 
 log = logging.getLogger(__name__)
@@ -16,17 +16,8 @@ def release_key(order_id: str, product_id: str) -> str:
     return f"release:{order_id}:{product_id}"
 
 
-class HttpInventoryLedger:
+class HttpInventory(NeighbourClient):
     """Gives reserved stock back; safe to repeat, the idempotency key makes it happen once."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        internal_token: str | None = None,
-        timeout_seconds: float = 5.0,
-    ) -> None:
-        self._client = internal_client(base_url, internal_token, timeout_seconds)
 
     async def release(self, order_id: str, product_id: str, quantity: int) -> None:
         extra = {"orderId": order_id, "productId": product_id}
@@ -44,6 +35,3 @@ class HttpInventoryLedger:
         contradiction = release_reply_contradiction(response.content, order_id, product_id)
         if contradiction is not None:
             log.warning("inventory's reply contradicts the release: %s", contradiction, extra=extra)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
