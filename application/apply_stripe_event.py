@@ -72,6 +72,7 @@ class ApplyStripeEvent:
             except PaymentConflict:
                 continue
             self._log(event, order_id, "recorded", status=payment.status.value)
+            _alert_if_stray_money(payment, event)
             return Outcome.RECORDED
         raise PaymentConflict(f"order {order_id}: too many concurrent writers")
 
@@ -99,17 +100,29 @@ class ApplyStripeEvent:
 
     @staticmethod
     def _concerns(payment: Payment, event: StripeEvent) -> bool:
+        """The event is about the order's recorded session, or is money paid on another one.
+
+        Any session whose metadata names the order is ours (Stripe signed the event, and
+        only we open sessions for our orders): a duplicate whose expiry failed, a create
+        that lost a race. Only its money matters; its other news changes nothing here.
+        """
+        if event.type == PAYMENT_INTENT_FAILED:
+            intent = event.payment_intent()
+            if payment.owns_intent(intent.id, intent.checkout_attempt):
+                return True
+            log.warning(
+                "declined payment on a checkout session that is not the order's recorded one",
+                extra={
+                    "orderId": payment.order_id,
+                    "eventId": event.id,
+                    "paymentIntent": intent.id,
+                },
+            )
+            return False
         if event.type not in CHECKOUT_EVENTS:
             return True
         session = event.checkout_session()
-        if session.id == payment.checkout_session_id:
-            return True
-        if session.payment_status in PAID_STATUSES:
-            log.error(
-                "paid checkout session is not the order's recorded session",
-                extra={"orderId": payment.order_id, "sessionId": session.id, "eventId": event.id},
-            )
-        return False
+        return session.id == payment.checkout_session_id or _is_money(event, session)
 
     def _decide(self, payment: Payment, event: StripeEvent) -> None:
         if event.type == PAYMENT_INTENT_FAILED:
@@ -117,13 +130,19 @@ class ApplyStripeEvent:
             payment.decline(event.id, intent.id, intent.decline_message, self._policy)
             return
         session = event.checkout_session()
-        if event.type == CHECKOUT_EXPIRED:
+        if session.id != payment.checkout_session_id:
+            payment.receive_stray_payment(
+                event.id,
+                session.id,
+                session.payment_intent or "",
+                session.payer_email,
+                _amount_of(session, payment),
+            )
+        elif event.type == CHECKOUT_EXPIRED:
             payment.fail(FailureReason.EXPIRED, event.id)
         elif event.type == CHECKOUT_ASYNC_FAILED:
             payment.fail(FailureReason.ASYNC_FAILED, event.id)
-        elif event.type == CHECKOUT_ASYNC_SUCCEEDED or (
-            event.type == CHECKOUT_COMPLETED and session.payment_status in PAID_STATUSES
-        ):
+        elif _is_money(event, session):
             payment.succeed(
                 event.id,
                 session.payment_intent or "",
@@ -139,6 +158,32 @@ class ApplyStripeEvent:
             f"stripe event {what}",
             extra={"eventId": event.id, "eventType": event.type, "orderId": order_id, **extra},
         )
+
+
+def _is_money(event: StripeEvent, session: CheckoutSessionObject) -> bool:
+    """Money arrived on the session: a paid completion, or a delayed method's success."""
+    return event.type == CHECKOUT_ASYNC_SUCCEEDED or (
+        event.type == CHECKOUT_COMPLETED and session.payment_status in PAID_STATUSES
+    )
+
+
+def _alert_if_stray_money(payment: Payment, event: StripeEvent) -> None:
+    if event.type not in CHECKOUT_EVENTS:
+        return
+    session = event.checkout_session()
+    if session.id == payment.checkout_session_id:
+        return
+    log.error(
+        "money paid on a checkout session that is not the order's recorded one; refunding it",
+        extra={
+            "orderId": payment.order_id,
+            "sessionId": session.id,
+            "recordedSessionId": payment.checkout_session_id,
+            "paymentIntent": session.payment_intent,
+            "eventId": event.id,
+            "alert": True,
+        },
+    )
 
 
 def _alert_implausible(event: StripeEvent, order_id: str | None, error: ImplausibleAmount) -> None:

@@ -64,6 +64,7 @@ class CreateCheckoutSession:
             checkout_url=session.url,
             expires_at=session.expires_at,
             at=self._clock.now(),
+            checkout_attempt=session.attempt,
         )
         try:
             await asyncio.to_thread(self._ledger.record, payment)

@@ -29,9 +29,12 @@ class CancelOrder(msgspec.Struct, frozen=True):
 
 
 class RefundPayment(msgspec.Struct, frozen=True):
+    """Give money back: the order's own (`stray_session` None) or a stray session's."""
+
     order_id: str
     payment_intent: str
     amount: Money
+    stray_session: str | None = None
 
 
 Effect = ConfirmOrder | CloseCheckout | ReleaseStock | CancelOrder | RefundPayment

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID, uuid5
 
+import msgspec
 from eventsourcing.domain import event
 
 from domain.audit_chain import ChainedAggregate
@@ -28,6 +29,7 @@ from domain.errors import ImplausibleAmount, InvalidOrder
 from domain.lifecycle import FailedPaymentPolicy, FailureReason, PaymentStatus
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot
+from domain.stray_payment import StrayPayment
 
 PAYMENT_NAMESPACE = UUID("6f1c8a52-3d0e-5b7a-9c11-2f6a4b8e0d37")
 
@@ -55,8 +57,14 @@ class Payment(ChainedAggregate):
         checkout_url: str,
         expires_at: datetime,
         at: datetime,
+        checkout_attempt: str = "",
     ) -> Payment:
-        """Opens the payment of a PENDING order once Stripe has given us a session."""
+        """Opens the payment of a PENDING order once Stripe has given us a session.
+
+        `checkout_attempt` names the create that opened the session (Stripe copies it into
+        the session's PaymentIntent), so a decline can be told apart from one on another
+        session of the order.
+        """
         if not order.is_pending:
             raise InvalidOrder(f"order {order.order_id} is {order.status}, not PENDING")
         return cls._create(
@@ -71,6 +79,7 @@ class Payment(ChainedAggregate):
             checkout_session_id=checkout_session_id,
             checkout_url=checkout_url,
             expires_at=expires_at,
+            checkout_attempt=checkout_attempt,
         )
 
     @event("Initiated")
@@ -84,6 +93,7 @@ class Payment(ChainedAggregate):
         checkout_session_id: str,
         checkout_url: str,
         expires_at: datetime,
+        checkout_attempt: str = "",  # absent from payments opened before issue 11
     ) -> None:
         self.order_id = order_id
         self.user_id = user_id
@@ -93,6 +103,7 @@ class Payment(ChainedAggregate):
         self.checkout_session_id = checkout_session_id
         self.checkout_url = checkout_url
         self.expires_at = expires_at
+        self.checkout_attempt = checkout_attempt
         self.status = PaymentStatus.INITIATED
         self.applied_stripe_events: set[str] = set()
         self.payment_intent: str | None = None
@@ -108,6 +119,8 @@ class Payment(ChainedAggregate):
         self.checkout_closed = False
         self.released_products: set[str] = set()
         self.order_cancelled = False
+        self.order_found_cancelled = False
+        self.stray_payments: dict[str, StrayPayment] = {}
 
     # -- state the rest of the system asks about ------------------------------
 
@@ -121,6 +134,17 @@ class Payment(ChainedAggregate):
 
     def has_applied(self, stripe_event_id: str) -> bool:
         return stripe_event_id in self.applied_stripe_events
+
+    def owns_intent(self, payment_intent: str, checkout_attempt: str | None) -> bool:
+        """Whether a PaymentIntent is the recorded session's: a decline on any other session
+        of the order must not fail this payment."""
+        if self.payment_intent:
+            return payment_intent == self.payment_intent
+        if checkout_attempt and self.checkout_attempt:
+            return checkout_attempt == self.checkout_attempt
+        # Unmarked (opened before issue 11): the recorded session's, unless a stray paid with it.
+        strays = self.stray_payments.values()
+        return all(stray.payment_intent != payment_intent for stray in strays)
 
     def reserved_stock(self) -> dict[str, int]:
         """Units reserved per product; an order may list a product on several lines.
@@ -160,6 +184,25 @@ class Payment(ChainedAggregate):
         why = implausible_charge(amount, self.amount)
         if why is not None:
             raise ImplausibleAmount(f"order {self.order_id}: {why}")
+
+    def receive_stray_payment(
+        self,
+        stripe_event_id: str,
+        session_id: str,
+        payment_intent: str,
+        customer_email: str,
+        amount: Money,
+    ) -> None:
+        """Money paid on another Checkout Session of this order: recorded once per session,
+        never confirming the order, owed back in full."""
+        if self.has_applied(stripe_event_id) or session_id in self.stray_payments:
+            return
+        if session_id == self.checkout_session_id:
+            raise ValueError(f"{session_id} is the recorded session of order {self.order_id}")
+        self._refuse_implausible(amount)
+        self._stray_payment_received(
+            stripe_event_id, session_id, payment_intent, amount, customer_email
+        )
 
     def await_async_payment(self, stripe_event_id: str, payment_intent: str) -> None:
         """Checkout completed with a delayed method: the result comes later."""
@@ -218,6 +261,18 @@ class Payment(ChainedAggregate):
         self.failure_reason = reason
         self.decline_message = decline_message or None
 
+    @event("StrayPaymentReceived")
+    def _stray_payment_received(
+        self,
+        stripe_event_id: str,
+        session_id: str,
+        payment_intent: str,
+        amount: Money,
+        customer_email: str,
+    ) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.stray_payments[session_id] = StrayPayment(session_id, payment_intent, amount)
+
     @event("RefundRequested")
     def _refund_requested(
         self, stripe_event_id: str, payment_intent: str, amount: Money, customer_email: str
@@ -233,7 +288,7 @@ class Payment(ChainedAggregate):
     def pending_effects(self) -> list[Effect]:
         """The calls the outside world is still owed, in the order they must happen."""
         effects: list[Effect] = []
-        if self.status is PaymentStatus.SUCCESS and not self.order_confirmed:
+        if self.owes_confirmation:
             effects.append(ConfirmOrder(self.order_id))
         if self.failure_reason is not None:
             effects.extend(self._cancellation_effects())
@@ -242,6 +297,11 @@ class Payment(ChainedAggregate):
             # alert) rather than the money being forgotten.
             intent = self.payment_intent or ""
             effects.append(RefundPayment(self.order_id, intent, self.refund_due))
+        effects.extend(
+            RefundPayment(self.order_id, stray.payment_intent, stray.amount, stray.session_id)
+            for stray in self.stray_payments.values()
+            if not stray.refunded
+        )
         return effects
 
     def _cancellation_effects(self) -> list[Effect]:
@@ -258,9 +318,23 @@ class Payment(ChainedAggregate):
 
     # -- what we did about it --------------------------------------------------
 
+    @property
+    def owes_confirmation(self) -> bool:
+        return (
+            self.status is PaymentStatus.SUCCESS
+            and not self.order_confirmed
+            and not self.order_found_cancelled
+        )
+
     def record_order_confirmed(self) -> None:
-        if self.status is PaymentStatus.SUCCESS and not self.order_confirmed:
+        if self.owes_confirmation:
             self._order_confirmed()
+
+    def record_order_found_cancelled(self) -> None:
+        """The order service refused CONFIRMED because the order was cancelled elsewhere: the
+        money is for a cancelled order, and is owed back in full (the payment ends REFUNDED)."""
+        if self.owes_confirmation:
+            self._order_found_cancelled()
 
     def record_checkout_closed(self, outcome: str) -> None:
         if self.failure_reason is not None and not self.checkout_closed:
@@ -280,9 +354,19 @@ class Payment(ChainedAggregate):
         if self.refund_due is not None and self.refund_id is None:
             self._refunded(refund_id, self.refund_due)
 
+    def record_stray_refunded(self, session_id: str, refund_id: str) -> None:
+        stray = self.stray_payments.get(session_id)
+        if stray is not None and not stray.refunded:
+            self._stray_payment_refunded(session_id, refund_id, stray.amount)
+
     @event("OrderConfirmed")
     def _order_confirmed(self) -> None:
         self.order_confirmed = True
+
+    @event("OrderFoundCancelled")
+    def _order_found_cancelled(self) -> None:
+        self.order_found_cancelled = True
+        self.refund_due = self.amount_received or self.amount
 
     @event("CheckoutClosed")
     def _checkout_closed(self, outcome: str) -> None:
@@ -300,3 +384,8 @@ class Payment(ChainedAggregate):
     def _refunded(self, refund_id: str, amount: Money) -> None:
         self.refund_id = refund_id
         self.status = PaymentStatus.REFUNDED
+
+    @event("StrayPaymentRefunded")
+    def _stray_payment_refunded(self, session_id: str, refund_id: str, amount: Money) -> None:
+        stray = self.stray_payments[session_id]
+        self.stray_payments[session_id] = msgspec.structs.replace(stray, refund_id=refund_id)

@@ -23,6 +23,7 @@ from domain.errors import InvalidOrder
 from domain.money import Money
 
 BUCKET_SECONDS = 300
+ATTEMPT_METADATA = "checkoutAttempt"
 # Room for clock skew between us and Stripe, which checks expires_at against its own clock.
 SKEW_SECONDS = 60
 STRIPE_MAX_EXPIRY_SECONDS = 24 * 60 * 60
@@ -99,7 +100,20 @@ def session_attempt(
     expires_at = bucket * BUCKET_SECONDS + _lifetime_seconds(expires_minutes)
     digest = hashlib.sha256(_canonical(params)).hexdigest()[:16]
     key = f"{_bounded(request.idempotency_key)}:{digest}:{bucket}"
-    return SessionAttempt({**params, "expires_at": expires_at}, key, expires_at)
+    return SessionAttempt(_marked({**params, "expires_at": expires_at}, key), key, expires_at)
+
+
+def _marked(params: dict[str, Any], attempt: str) -> dict[str, Any]:
+    """The attempt (its key) in the session's metadata and its PaymentIntent's, where Stripe
+    copies it: a decline names the session it happened on (issue 11, ADR 0018)."""
+    metadata = {**params["metadata"], ATTEMPT_METADATA: attempt}
+    intent = params["payment_intent_data"]
+    intent_metadata = {**intent["metadata"], ATTEMPT_METADATA: attempt}
+    return {
+        **params,
+        "metadata": metadata,
+        "payment_intent_data": {**intent, "metadata": intent_metadata},
+    }
 
 
 def _lifetime_seconds(expires_minutes: int) -> int:

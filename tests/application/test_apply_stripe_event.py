@@ -86,7 +86,7 @@ async def test_events_that_are_not_ours_are_ignored_and_record_nothing(
 ) -> None:
     strangers = [
         checkout_event("checkout.session.completed", "ord_unknown", "cs_other"),
-        checkout_event("checkout.session.completed", "ord_1", "cs_not_the_orders_session"),
+        checkout_event("checkout.session.expired", "ord_1", "cs_not_the_orders_session"),
         {
             **checkout_event("checkout.session.completed", "ord_1", session_id),
             "type": "invoice.paid",

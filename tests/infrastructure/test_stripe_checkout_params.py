@@ -32,7 +32,8 @@ def request(
 
 
 def test_line_items_are_the_order_lines_in_minor_units() -> None:
-    params = session_attempt(request(), FRONTEND, 30, BUCKET_START).params
+    attempt = session_attempt(request(), FRONTEND, 30, BUCKET_START)
+    params = attempt.params
 
     assert params["mode"] == "payment"
     assert params["line_items"] == [
@@ -42,8 +43,10 @@ def test_line_items_are_the_order_lines_in_minor_units() -> None:
                         "product_data": {"name": "Cable"}}, "quantity": 1},
     ]  # fmt: skip
     assert params["client_reference_id"] == "ord_42"
-    assert params["metadata"] == {"orderId": "ord_42", "userId": "user_1"}
-    assert params["payment_intent_data"] == {"metadata": {"orderId": "ord_42"}}
+    # The attempt (its key) marks the session and its PaymentIntent (ADR 0018).
+    marked = {"checkoutAttempt": attempt.idempotency_key}
+    assert params["metadata"] == {"orderId": "ord_42", "userId": "user_1", **marked}
+    assert params["payment_intent_data"] == {"metadata": {"orderId": "ord_42", **marked}}
     assert params["customer_email"] == "buyer@example.com"
 
 

@@ -84,7 +84,12 @@ async def test_a_session_carries_the_order_to_stripe(
     stored = stripe_get(sandbox, f"/v1/checkout/sessions/{session.session_id}")
     order_id = request.order.order_id
     assert stored["client_reference_id"] == order_id
-    assert stored["metadata"] == {"orderId": order_id, "userId": "user_1"}
+    assert stored["metadata"] == {
+        "orderId": order_id,
+        "userId": "user_1",
+        "checkoutAttempt": session.attempt,
+    }
+    assert session.attempt.startswith(f"checkout:{order_id}:")
     assert stored["mode"] == "payment"
     assert stored["success_url"].startswith(f"{FRONTEND}/orders/{order_id}?payment=success")
     assert stored["cancel_url"] == f"{FRONTEND}/orders/{order_id}?payment=cancelled"

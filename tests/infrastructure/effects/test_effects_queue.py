@@ -145,7 +145,7 @@ async def test_the_refund_is_sent_while_the_inventory_refuses_the_release(
 
     payment = ledger.find("ord_1")
     assert payment is not None and payment.status is PaymentStatus.REFUNDED
-    assert neighbours.checkout.refunds == [("pi_test_1", Money(100, "usd"), "refund:ord_1")]
+    assert neighbours.checkout.refunds == [("pi_test_1", Money(100, "usd"), "refund:pi_test_1")]
     assert neighbours.inventory.releases == []
     assert not payment.order_cancelled  # the order is cancelled only after its stock is back
 
