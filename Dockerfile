@@ -5,11 +5,12 @@
 #   docker build -t payment-service .                                  # `service` (the last stage)
 #   docker build --target sandbox -t payment-service-sandbox .         # + Stripe sandbox and shop
 #
-# `service` is the production image: a wheel of domain/, application/,
+# `service` is the production image: the service's wheel, domain/, application/,
 # infrastructure/ and interfaces/ only (sandbox/ is never copied into its build),
 # installed without the `dev` extras into /opt/venv, run as an unprivileged user
-# under tini. `sandbox` adds the local Stripe and shop stand-ins for
-# `docker compose --profile sandbox` and nothing else.
+# under tini. `sandbox` adds the local Stripe and shop stand-ins, their own
+# distribution (sandbox/pyproject.toml, ADR 0020), for `docker compose --profile
+# sandbox` and nothing else.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -54,11 +55,11 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/payments --help > /dev/null \
     && ! /opt/venv/bin/python -P -c "import sandbox" 2>/dev/null
 
-# --- sandbox build: the same wheel plus sandbox/ --------------------------------
+# --- sandbox build: the same wheel, and the sandboxes' own beside it ------------
 FROM build-base AS sandbox-build
 COPY sandbox/ sandbox/
-RUN pip wheel --no-deps --wheel-dir /wheels . \
-    && /opt/venv/bin/pip install /wheels/payment_service-*.whl \
+RUN pip wheel --no-deps --wheel-dir /wheels . ./sandbox \
+    && /opt/venv/bin/pip install /wheels/payment_service-*.whl /wheels/payment_sandboxes-*.whl \
     && /opt/venv/bin/python -P -c "import sandbox.stripe_api, sandbox.shop"
 
 # --- target `sandbox`: Stripe sandbox and reference shop (dev and demo only) ---

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from interfaces.cli.sandbox import NOT_INSTALLED
 from interfaces.dev_stack import dev_secrets
 from interfaces.dev_stack.banner import ready_banner
 from interfaces.dev_stack.children import ChildSpec
@@ -89,6 +90,8 @@ def _check(options: DevOptions, plan: list[ChildSpec]) -> str | None:
         options.real_stripe_key.startswith("sk_test_") and options.real_webhook_secret
     ):
         return "--real-stripe needs STRIPE_SECRET_KEY=sk_test_… and STRIPE_WEBHOOK_SECRET=whsec_…"
+    if importlib.util.find_spec("sandbox") is None:
+        return NOT_INSTALLED
     if any(spec.name == "mongo" for spec in plan) and importlib.util.find_spec("secantus") is None:
         return "no MongoDB: set MONGODB_URI, or pip install -e '.[dev]' for SecantusDB"
     busy = _busy_ports(plan)

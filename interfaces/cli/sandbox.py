@@ -1,19 +1,25 @@
 """`payments sandbox stripe|shop`: run the local stand-ins for Stripe and the shop.
 
-The sandboxes are development and test tools; the service itself never imports
-them, so they are loaded here only when this command runs.
+The sandboxes are development and test tools, a distribution of their own that a
+production install never has (ADR 0020); the service itself never imports them, so
+they are loaded here only when this command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from typing import Any
 
 SANDBOXES = {
     "stripe": "sandbox.stripe_api.__main__",
     "shop": "sandbox.shop.__main__",
 }
+NOT_INSTALLED = (
+    "the sandboxes are not installed here: a checkout's dev install has them "
+    "(pip install -e '.[dev]'), or pip install ./sandbox beside the service"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +30,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    module = importlib.import_module(SANDBOXES[args.name])
+    try:
+        module = importlib.import_module(SANDBOXES[args.name])
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "sandbox":
+            raise  # a sandbox is there, something it imports is not
+        print(f"payments sandbox: {NOT_INSTALLED}", file=sys.stderr)
+        return 2
     result: int = module.main(args.rest)
     return result

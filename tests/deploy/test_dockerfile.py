@@ -10,7 +10,6 @@ import sys
 import threading
 import tomllib
 from collections.abc import Iterator
-from fnmatch import fnmatch
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -66,16 +65,13 @@ def test_the_default_target_is_the_service_and_compose_builds_existing_targets()
 
 def test_the_service_image_holds_every_package_but_the_sandbox() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {
-        path.parent.name
-        for path in ROOT.glob("*/__init__.py")
-        if any(fnmatch(path.parent.name, pattern) for pattern in patterns)
-    }
-    assert "sandbox" in packages  # the wheel built from a full checkout would hold it
+    service = set(pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"])
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert packages == service | {"sandbox"}  # every package is the service's, or the sandbox
+    assert (ROOT / "sandbox" / "pyproject.toml").is_file()  # a distribution of its own
     copied = copied_into(SERVICE)
     assert "." not in copied, "COPY . would bring the sandbox into the production image"
-    assert copied & packages == packages - {"sandbox"}
+    assert copied & packages == service
     assert copied_into(SANDBOX) & packages == packages
     assert {"pyproject.toml", "README.md"} <= copied  # what the build needs
 
