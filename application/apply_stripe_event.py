@@ -53,6 +53,8 @@ class ApplyStripeEvent:
         order_id = self._order_id_of(event)
         for _ in range(CONFLICT_RETRIES):
             payment = self._ledger.find(order_id) if order_id else None
+            if payment is None:
+                _alert_if_orphan_money(event, order_id)
             if payment is None or not self._concerns(payment, event):
                 self._log(event, order_id, "ignored: not a payment of ours")
                 return Outcome.IGNORED
@@ -179,6 +181,27 @@ def _alert_if_stray_money(payment: Payment, event: StripeEvent) -> None:
             "orderId": payment.order_id,
             "sessionId": session.id,
             "recordedSessionId": payment.checkout_session_id,
+            "paymentIntent": session.payment_intent,
+            "eventId": event.id,
+            "alert": True,
+        },
+    )
+
+
+def _alert_if_orphan_money(event: StripeEvent, order_id: str | None) -> None:
+    """Money on a session one of our creates opened, for an order with no payment (its
+    create failed after Stripe made it): there is no payment to refund it through."""
+    if event.type not in CHECKOUT_EVENTS:
+        return
+    session = event.checkout_session()
+    if not _is_money(event, session) or "checkoutAttempt" not in (session.metadata or {}):
+        return
+    log.error(
+        "money paid on a checkout session of ours for an order without a payment; "
+        "refund it in the Stripe dashboard",
+        extra={
+            "orderId": order_id,
+            "sessionId": session.id,
             "paymentIntent": session.payment_intent,
             "eventId": event.id,
             "alert": True,

@@ -38,6 +38,15 @@ class CheckoutSession(msgspec.Struct, frozen=True):
     attempt: str = ""
     """The create attempt that opened it (its idempotency key, in its metadata); empty for
     sessions opened before issue 11."""
+    created: datetime | None = None
+
+
+class PaymentIntentState(msgspec.Struct, frozen=True):
+    """A PaymentIntent as Stripe reports it: `processing` (a bank debit on its way),
+    `succeeded`, `requires_payment_method` (declined or the debit failed), `canceled`…"""
+
+    intent_id: str
+    status: str
 
 
 class CheckoutGateway(Protocol):
@@ -57,6 +66,12 @@ class CheckoutGateway(Protocol):
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         """Stripe events since `since` whose webhook delivery has not succeeded."""
+        ...
+
+    async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState: ...
+
+    async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
+        """Every Checkout Session still open (payable) created after `created_after`."""
         ...
 
 

@@ -3,19 +3,25 @@
 Two sources, both through `ApplyStripeEvent`, the webhook's own use case, so a
 reconciled payment ends exactly where the webhook would have put it:
 
-1. Stripe's events whose delivery has not succeeded (last `lookback`, 3 days by
-   default, Stripe's own retry window), applied idempotently by their real id.
-2. Payments still INITIATED past their session's `expires_at` plus a grace
-   period: the session is retrieved and the equivalent event is built with a
-   deterministic id `reconcile:{session_id}:{outcome}`, so a second run, or the
-   real webhook arriving later, is a duplicate rather than a second effect.
+1. Stripe's events whose delivery has not succeeded (last `lookback`: 30 days by
+   default, as far back as Stripe lists them), applied idempotently by their real id.
+2. Overdue open payments, resolved from Stripe's objects: still INITIATED past their
+   session's `expires_at` plus a grace period, or waiting on a delayed method longer
+   than `delayed_limit`. The session is retrieved (and its PaymentIntent, for a delayed
+   method) and the equivalent event is built with a deterministic id
+   `reconcile:{session_id}:{outcome}`, so a second run, or the real webhook arriving
+   later, is a duplicate rather than a second effect.
+
+And one clean-up: open Checkout Sessions of ours that no payment records (a create that
+failed after Stripe made the session, a race whose loser could not expire its own) are
+expired, since nobody holds their URL (ADR 0018).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -26,6 +32,8 @@ from application.ledger import PaymentLedger
 from application.open_payments import OpenPayment, OpenPaymentsIndex
 from application.ports import CheckoutGateway, CheckoutSession, Clock
 from application.stripe_events import (
+    CHECKOUT_ASYNC_FAILED,
+    CHECKOUT_ASYNC_SUCCEEDED,
     CHECKOUT_COMPLETED,
     CHECKOUT_EXPIRED,
     PAYMENT_INTENT_FAILED,
@@ -35,7 +43,12 @@ from application.stripe_events import (
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(minutes=10)
-DEFAULT_LOOKBACK = timedelta(days=3)
+DEFAULT_LOOKBACK = timedelta(days=30)  # Stripe lists events of the last 30 days
+DEFAULT_DELAYED_LIMIT = timedelta(hours=72)
+# Checkout Sessions live 24 hours at most: an older one is no longer open.
+SESSION_LIFETIME = timedelta(hours=25)
+# A delayed payment that failed at Stripe leaves its PaymentIntent in one of these.
+FAILED_INTENT_STATUSES = frozenset({"requires_payment_method", "canceled"})
 
 
 class ReconcileChange(msgspec.Struct, frozen=True, rename="camel"):
@@ -55,6 +68,7 @@ class ReconcileSummary(msgspec.Struct, rename="camel"):
     open_checked: int = 0
     still_open: int = 0
     undelivered_seen: int = 0
+    strays_closed: list[str] = msgspec.field(default_factory=list)
     changes: list[ReconcileChange] = msgspec.field(default_factory=list)
     errors: list[str] = msgspec.field(default_factory=list)
 
@@ -72,6 +86,7 @@ class Reconcile:
         *,
         grace: timedelta = DEFAULT_GRACE,
         lookback: timedelta = DEFAULT_LOOKBACK,
+        delayed_limit: timedelta = DEFAULT_DELAYED_LIMIT,
     ) -> None:
         self._ledger = ledger
         self._checkout = checkout
@@ -79,12 +94,14 @@ class Reconcile:
         self._clock = clock
         self._grace = grace
         self._lookback = lookback
+        self._delayed_limit = delayed_limit
         self._open = open_payments
 
     async def __call__(self, dry_run: bool = False) -> ReconcileSummary:
         summary = ReconcileSummary(dry_run=dry_run)
         await self._undelivered(summary)
         await self._overdue(summary)
+        await self._close_strays(summary)
         return summary
 
     async def _undelivered(self, summary: ReconcileSummary) -> None:
@@ -98,23 +115,28 @@ class Reconcile:
             await self._submit(event, summary)
 
     async def _overdue(self, summary: ReconcileSummary) -> None:
-        deadline = self._clock.now() - self._grace
         for payment in await asyncio.to_thread(self._open.refresh):
-            if payment.expires_at > deadline:
+            if not self._is_overdue(payment):
                 continue
             summary.open_checked += 1
             try:
                 session = await self._checkout.retrieve_session(payment.session_id)
+                event = await self._missed_event(payment, session)
             except CheckoutUnavailable as error:
                 summary.errors.append(f"order {payment.order_id}: {error}")
                 continue
-            event = await asyncio.to_thread(self._missed_event, payment, session)
             if event is None:
                 summary.still_open += 1
             else:
                 await self._submit(event, summary)
 
-    def _missed_event(
+    def _is_overdue(self, payment: OpenPayment) -> bool:
+        now = self._clock.now()
+        if payment.awaiting_since is not None:  # the session is complete; its money is not
+            return payment.awaiting_since <= now - self._delayed_limit
+        return payment.expires_at <= now - self._grace
+
+    async def _missed_event(
         self, open_payment: OpenPayment, session: CheckoutSession
     ) -> StripeEvent | None:
         """The event Stripe sent (or will send) for the session as it now stands."""
@@ -124,10 +146,64 @@ class Reconcile:
             return None  # still open: Stripe expires it soon and we look again
         if session.payment_status in PAID_STATUSES:
             return _session_event(CHECKOUT_COMPLETED, "paid", open_payment, session)
-        payment = self._ledger.load(open_payment.payment_id)
-        if payment is None or payment.awaiting_async_payment:
-            return None  # the async result is what we wait for now
+        return await self._delayed_outcome(open_payment, session)
+
+    async def _delayed_outcome(
+        self, open_payment: OpenPayment, session: CheckoutSession
+    ) -> StripeEvent | None:
+        """Complete but unpaid: a delayed method (a bank debit), decided by its PaymentIntent."""
+        intent = (
+            await self._checkout.retrieve_payment_intent(session.payment_intent)
+            if session.payment_intent
+            else None
+        )
+        if intent is not None and intent.status in FAILED_INTENT_STATUSES:
+            return _session_event(CHECKOUT_ASYNC_FAILED, "async_failed", open_payment, session)
+        if intent is not None and intent.status == "succeeded":
+            return _session_event(CHECKOUT_ASYNC_SUCCEEDED, "paid", open_payment, session)
+        if open_payment.awaiting_since is not None:
+            return None  # still on its way: the async result is what we wait for
         return _session_event(CHECKOUT_COMPLETED, "unpaid", open_payment, session)
+
+    async def _close_strays(self, summary: ReconcileSummary) -> None:
+        """Expires open sessions of ours that no payment records: nobody holds their URL.
+
+        A session of an order whose payment records another one can never be recorded
+        (an order's payment keeps its session); one of an order without a payment is
+        left `grace` long, in case its create is still recording it.
+        """
+        now = self._clock.now()
+        try:
+            sessions = await self._checkout.open_sessions(now - SESSION_LIFETIME)
+        except CheckoutUnavailable as error:
+            summary.errors.append(f"listing open checkout sessions: {error}")
+            return
+        recorded = {p.session_id for p in await asyncio.to_thread(self._open.refresh)}
+        for session in sessions:
+            if session.session_id in recorded or not session.order_id:
+                continue
+            payment = await asyncio.to_thread(self._ledger.find, session.order_id)
+            if payment is not None and payment.checkout_session_id == session.session_id:
+                continue
+            if payment is None and not _opened_by_us_before(session, now - self._grace):
+                continue
+            await self._close_stray(session, summary)
+
+    async def _close_stray(self, session: CheckoutSession, summary: ReconcileSummary) -> None:
+        extra = {"orderId": session.order_id, "sessionId": session.session_id}
+        if not summary.dry_run:
+            try:
+                await self._checkout.expire_session(session.session_id)
+            except CheckoutUnavailable as error:
+                summary.errors.append(f"expiring stray session {session.session_id}: {error}")
+                return
+        summary.strays_closed.append(session.session_id)
+        log.warning(
+            "reconcile would expire a checkout session no payment records"
+            if summary.dry_run
+            else "reconcile expired a checkout session no payment records",
+            extra=extra,
+        )
 
     async def _submit(self, event: StripeEvent, summary: ReconcileSummary) -> None:
         if not event.is_handled:
@@ -175,6 +251,11 @@ def _session_event(
         type=event_type,
         data=EventData(object=session_object),
     )
+
+
+def _opened_by_us_before(session: CheckoutSession, moment: datetime) -> bool:
+    """Marked by one of our create attempts (not another integration's), before `moment`."""
+    return bool(session.attempt) and session.created is not None and session.created <= moment
 
 
 def _ids_of(event: StripeEvent) -> tuple[str, str]:

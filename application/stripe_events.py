@@ -35,6 +35,7 @@ class CheckoutSessionObject(msgspec.Struct):
     id: str
     url: str | None = None
     expires_at: int | None = None
+    created: int | None = None
     status: str | None = None
     payment_status: str | None = None
     payment_intent: str | None = None

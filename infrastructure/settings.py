@@ -66,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_failed_policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL
     log_level: str = "INFO"
     reconcile_interval_seconds: int = 300
+    delayed_payment_wait_hours: int = 72
     create_session_rate_limit: int = DEFAULT_CREATE_SESSION_RATE_LIMIT
     effect_concurrency: int = 32
     effect_lease_seconds: int = 60
@@ -207,6 +208,8 @@ def _parse(read: _Reader) -> Settings:
         ),
         log_level=read.choice("LOG_LEVEL", "INFO", LOG_LEVELS),
         reconcile_interval_seconds=read.integer("RECONCILE_INTERVAL_SECONDS", 300, 1, 86400),
+        # Up to Stripe's 30 days of events: after that only its objects can tell.
+        delayed_payment_wait_hours=read.integer("DELAYED_PAYMENT_WAIT_HOURS", 72, 1, 720),
         create_session_rate_limit=read.integer(
             "CREATE_SESSION_RATE_LIMIT",
             DEFAULT_CREATE_SESSION_RATE_LIMIT,

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from application.apply_stripe_event import ApplyStripeEvent
 from application.checkout import CreateCheckoutSession
 from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, Clock, OrderDirectory, PaymentStatusView
-from application.reconcile import Reconcile
+from application.reconcile import DEFAULT_DELAYED_LIMIT, Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
 from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
@@ -90,6 +91,7 @@ def wire(
     jwt_secret: str,
     webhook_secrets: str,
     policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL,
+    delayed_payment_wait: timedelta = DEFAULT_DELAYED_LIMIT,
 ) -> Services:
     """The use cases on top of the given ports; probes, workers and closers are added after."""
     apply_stripe_event = ApplyStripeEvent(ledger, policy)
@@ -99,7 +101,12 @@ def wire(
         get_payment_status=GetPaymentStatus(status_view, ledger),
         get_payment_history=GetPaymentHistory(ledger),
         reconcile=Reconcile(
-            ledger, checkout, apply_stripe_event, clock, FollowedOpenPayments(ledger)
+            ledger,
+            checkout,
+            apply_stripe_event,
+            clock,
+            FollowedOpenPayments(ledger),
+            delayed_limit=delayed_payment_wait,
         ),
         ledger=ledger,
         status_view=status_view,
@@ -135,6 +142,7 @@ def build_services(settings: Settings) -> Services:
         jwt_secret=settings.jwt_secret,
         webhook_secrets=settings.stripe_webhook_secret,
         policy=settings.payment_failed_policy,
+        delayed_payment_wait=timedelta(hours=settings.delayed_payment_wait_hours),
     )
     services.metrics = metrics
     services.probes.append(EventStoreProbe(ledger))

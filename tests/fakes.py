@@ -18,6 +18,7 @@ from application.ports import (
     Clock,
     Inventory,
     OrderDirectory,
+    PaymentIntentState,
     PaymentStatusReport,
     PaymentStatusView,
 )
@@ -94,6 +95,7 @@ class FakeCheckoutGateway(CheckoutGateway):
     expired: list[str] = field(default_factory=list)
     refunds: list[tuple[str, Money, str]] = field(default_factory=list)
     undelivered: list[StripeEvent] = field(default_factory=list)
+    payment_intents: dict[str, PaymentIntentState] = field(default_factory=dict)
     down: bool = False
     calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -114,6 +116,7 @@ class FakeCheckoutGateway(CheckoutGateway):
                 currency=request.order.total.currency,
                 order_id=request.order.order_id,
                 attempt=request.idempotency_key,
+                created=self.clock.now(),
             )
             self.sessions[session_id] = session
             self.by_key[request.idempotency_key] = session_id
@@ -132,6 +135,19 @@ class FakeCheckoutGateway(CheckoutGateway):
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         return list(self.undelivered)
+
+    async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
+        """An intent no test described is still on its way (`processing`)."""
+        return self.payment_intents.get(intent_id, PaymentIntentState(intent_id, "processing"))
+
+    async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
+        return [
+            session
+            for session in self.sessions.values()
+            if session.status == "open"
+            and session.session_id not in self.expired
+            and (session.created is None or session.created > created_after)
+        ]
 
 
 @dataclass

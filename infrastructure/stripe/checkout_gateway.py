@@ -14,7 +14,7 @@ import msgspec
 import stripe
 
 from application.errors import CheckoutRejected, CheckoutUnavailable
-from application.ports import CheckoutRequest, CheckoutSession, Clock
+from application.ports import CheckoutRequest, CheckoutSession, Clock, PaymentIntentState
 from application.stripe_events import (
     HANDLED_EVENTS,
     CheckoutSessionObject,
@@ -33,6 +33,10 @@ from infrastructure.stripe.checkout_params import (
 log = logging.getLogger(__name__)
 
 EVENTS_PAGE_SIZE = 100
+SESSIONS_PAGE_SIZE = 100
+# Creates of one order within one time bucket, each under its own key, before giving up
+# until the next bucket: each failed one costs the next attempt a replayed answer.
+KEYS_PER_BUCKET = 8
 REFUNDS_PAGE_SIZE = 100
 # Refunds that hold (or will hold) the money: a failed or canceled one gave nothing back.
 LIVE_REFUND_STATUSES = frozenset({"succeeded", "pending", "requires_action"})
@@ -92,15 +96,34 @@ class StripeCheckoutGateway:
         self._meter = meter or _Unmetered()
 
     async def open_session(self, request: CheckoutRequest) -> CheckoutSession:
-        # Builds (and checks the amounts of) the request before anything reaches Stripe.
-        attempt = session_attempt(
-            request, self._frontend_url, self._expires_minutes, self._clock.now()
-        )
+        """Creates under the order's key of this time bucket, or the next one if Stripe
+        replays a failure for it (ADR 0008, 0018): a failed attempt never poisons the next,
+        and a create whose answer was lost (a timeout) is found again under its own key."""
+        now = self._clock.now()
         order_id = request.order.order_id
-        with _stripe_call("create checkout session", {"orderId": order_id}, self._meter):
-            session = await self._client.v1.checkout.sessions.create_async(
-                params=attempt.params,  # type: ignore[arg-type]
-                options={"idempotency_key": attempt.idempotency_key},
+        for spent in range(KEYS_PER_BUCKET):
+            # Builds (and checks the amounts of) the request before anything reaches Stripe.
+            attempt = session_attempt(
+                request, self._frontend_url, self._expires_minutes, now, spent
+            )
+            try:
+                with _stripe_call("create checkout session", {"orderId": order_id}, self._meter):
+                    session = await self._client.v1.checkout.sessions.create_async(
+                        params=attempt.params,  # type: ignore[arg-type]
+                        options={"idempotency_key": attempt.idempotency_key},
+                    )
+            except CheckoutUnavailable as error:
+                if not _replayed_failure(error):
+                    raise
+                log.info(
+                    "stripe replayed a failed create for this key; trying the next key",
+                    extra={"orderId": order_id, "idempotencyKey": attempt.idempotency_key},
+                )
+                continue
+            break
+        else:
+            raise CheckoutUnavailable(
+                f"Stripe: {KEYS_PER_BUCKET} creates of order {order_id} failed in this bucket"
             )
         opened = _checkout_session(session)
         log.info(
@@ -222,6 +245,24 @@ class StripeCheckoutGateway:
                     events.append(decoded)
         return events
 
+    async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
+        with _stripe_call("retrieve payment intent", {"paymentIntent": intent_id}, self._meter):
+            intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
+        return PaymentIntentState(str(intent.id), str(intent.status))
+
+    async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
+        params: dict[str, Any] = {
+            "status": "open",
+            "created": {"gt": int(created_after.timestamp())},
+            "limit": SESSIONS_PAGE_SIZE,
+        }
+        found: list[CheckoutSession] = []
+        with _stripe_call("list open checkout sessions", {}, self._meter):
+            page = await self._client.v1.checkout.sessions.list_async(params=params)  # type: ignore[arg-type]
+            async for session in page.auto_paging_iter():
+                found.append(_checkout_session(session))
+        return found
+
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
@@ -251,6 +292,15 @@ def _stripe_call(operation: str, extra: dict[str, str], meter: StripeCallMeter) 
         )
         raise CheckoutUnavailable(f"Stripe: {operation} failed", error.request_id) from error
     meter.stripe_call(label, time.monotonic() - started, None)
+
+
+def _replayed_failure(error: CheckoutUnavailable) -> bool:
+    """Stripe answered a 5xx it saved for this idempotency key earlier: the key is spent."""
+    cause = error.__cause__
+    if not isinstance(cause, stripe.StripeError) or (cause.http_status or 0) < 500:
+        return False
+    headers = {str(k).lower(): str(v) for k, v in (cause.headers or {}).items()}
+    return headers.get("idempotent-replayed") == "true"
 
 
 def _permanent_refusal(error: CheckoutUnavailable) -> stripe.InvalidRequestError | None:
@@ -291,6 +341,7 @@ def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:
         customer_email=wire.customer_email or details_email,
         order_id=order_id,
         attempt=attempt,
+        created=datetime.fromtimestamp(wire.created, UTC) if wire.created else None,
     )
 
 

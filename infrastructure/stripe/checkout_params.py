@@ -93,13 +93,20 @@ def _check_stripe_step(order_id: str, product_id: str, price: Money) -> None:
 
 
 def session_attempt(
-    request: CheckoutRequest, frontend_url: str, expires_minutes: int, now: datetime
+    request: CheckoutRequest,
+    frontend_url: str,
+    expires_minutes: int,
+    now: datetime,
+    spent: int = 0,
 ) -> SessionAttempt:
+    """The create of this time bucket; `spent`: how many of its keys Stripe has failed."""
     params = session_params(request, frontend_url)
     bucket = int(now.timestamp()) // BUCKET_SECONDS
     expires_at = bucket * BUCKET_SECONDS + _lifetime_seconds(expires_minutes)
     digest = hashlib.sha256(_canonical(params)).hexdigest()[:16]
     key = f"{_bounded(request.idempotency_key)}:{digest}:{bucket}"
+    if spent:
+        key = f"{key}:{spent}"
     return SessionAttempt(_marked({**params, "expires_at": expires_at}, key), key, expires_at)
 
 

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 
 from application.errors import CheckoutUnavailable
-from application.ports import CheckoutRequest, CheckoutSession
+from application.ports import CheckoutRequest, CheckoutSession, PaymentIntentState
 from application.stripe_events import StripeEvent
 from domain.money import Money
 
@@ -40,6 +40,12 @@ class UnconfiguredCheckoutGateway:
         raise self._refuse()
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        raise self._refuse()
+
+    async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
+        raise self._refuse()
+
+    async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
         raise self._refuse()
 
     async def aclose(self) -> None:

@@ -107,7 +107,9 @@ async def test_complete_but_unpaid_waits_for_the_async_result(world: World) -> N
     payment = world.payment("ord_1")
     assert payment is not None and payment.status is PaymentStatus.INITIATED
     assert payment.awaiting_async_payment
-    assert len(first.changes) == 1 and second.changes == [] and second.still_open == 1
+    assert len(first.changes) == 1 and second.changes == []
+    # Now waiting on a delayed method: not asked about again before the delayed limit.
+    assert second.open_checked == 0
 
 
 async def test_undelivered_stripe_events_are_applied_once(world: World) -> None:
