@@ -88,7 +88,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from application.apply_stripe_event import ApplyStripeEvent
 from application.ledger import PaymentLedger
+from application.stripe_events import decode_stripe_event
+from domain.lifecycle import FailedPaymentPolicy
 from domain.payment import Payment
 from infrastructure.event_store.store import event_store_env
 from tests.fakes import an_order
@@ -738,6 +741,38 @@ def run_once(
     return result
 
 
+def record_paid(store_url: str, order_ids: Sequence[str]) -> None:
+    """Applies each payment's paid event straight into the store, as the webhook would."""
+    with PaymentLedger(event_store_env(store_url)) as ledger:
+        apply = ApplyStripeEvent(ledger, FailedPaymentPolicy.CANCEL)
+        for order_id in order_ids:
+            apply.apply(decode_stripe_event(paid_body(order_id)))
+
+
+def drain_once(options: Options, stand_in_url: str) -> float:
+    """Effects alone: every payment already paid in the store when the service starts.
+
+    Confirmations/s from the first PATCH to the last, so the figure is the queue's
+    drain rate, with no webhook intake sharing the process.
+    """
+    prefix = "ord_drain_"
+    order_ids = [f"{prefix}{index:05d}" for index in range(options.payments)]
+    with tempfile.TemporaryDirectory(prefix="bench-effects-") as tmp:
+        workdir = Path(tmp)
+        with fresh_store(options.store, workdir) as store_url:
+            open_payments(store_url, order_ids)
+            record_paid(store_url, order_ids)
+            setup_stand_in(stand_in_url, options.delay_ms / 1000, [])
+            wait_for_quiet(options.quiet_below, options.quiet_wait)
+            service = start_service(options, store_url, stand_in_url, workdir)
+            try:
+                wait_confirmed(stand_in_url, prefix, options.payments, options.timeout)
+                arrivals = sorted(stand_in_confirmed(stand_in_url, prefix)["arrivals"].values())
+            finally:
+                service.stop()
+    return (len(arrivals) - 1) / max(arrivals[-1] - arrivals[0], 1e-9)
+
+
 def summarise(
     mode: str,
     order_ids: Sequence[str],
@@ -996,6 +1031,11 @@ def measure(options: Options) -> None:
             print(f"  max load, round {index + 1}: {result.confirmations_per_second:,.1f} "
                   f"confirmations/s, intake {result.intake_per_second:,.0f}/s, "
                   f"{lag_text(result)}; {before(result)}")  # fmt: skip
+        drained = [drain_once(options, stand_in_url) for _ in range(options.rounds)]
+        drain = statistics.median(drained)
+        print(f"  drain of {options.payments} paid payments (effects alone): "
+              f"{drain:,.1f} confirmations/s, {drain / (1000 / options.delay_ms):.2f}x the "
+              f"sequential cap; rounds {', '.join(f'{d:,.0f}' for d in drained)}")  # fmt: skip
         median = statistics.median(r.confirmations_per_second for r in rounds)
         half_rate = max(1.0, median / 2)
         half = run_once(options, stand_in_url, "half", half_rate)
