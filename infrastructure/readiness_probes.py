@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from pymongo import MongoClient
+import pymongo
+from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 
-PING_TIMEOUT_MS = 1500
+PING_TIMEOUT_SECONDS = 1.5
 READY = "ok"
 NOT_CONFIGURED = "not configured"
 
@@ -27,21 +29,23 @@ class EventStoreProbe:
 
 
 class MongoProbe:
-    """Pings MongoDB with a short server-selection timeout."""
+    """Pings MongoDB through the process's client, giving up after a short timeout."""
 
     name = "MongoDB"
 
-    def __init__(self, uri: str) -> None:
-        self._client: MongoClient[dict[str, object]] = MongoClient(
-            uri, serverSelectionTimeoutMS=PING_TIMEOUT_MS, connectTimeoutMS=PING_TIMEOUT_MS
-        )
+    def __init__(
+        self, database: Database[Any], timeout_seconds: float = PING_TIMEOUT_SECONDS
+    ) -> None:
+        self._database = database
+        self._timeout = timeout_seconds
 
     async def check(self) -> str:
-        await asyncio.to_thread(self._client.admin.command, "ping")
+        await asyncio.to_thread(self._ping)
         return READY
 
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self._client.close)
+    def _ping(self) -> None:
+        with pymongo.timeout(self._timeout):
+            self._database.client.admin.command("ping")
 
 
 class NotConfiguredProbe:

@@ -1,34 +1,40 @@
-"""The composition root: the one place that builds the object graph.
+"""The composition root: `bootstrap(settings, **given)` builds the service's object graph.
 
-`build_services(settings)` wires the real adapters; tests call `wire(...)` with
-the fakes of tests/fakes.py behind the same ports, so both run the same graph.
+One function for every process and every test tier (cosmicpython's `bootstrap.py`):
+any port can be given instead of built (`ledger=`, `orders=`, `inventory=`,
+`checkout=`, `status_view=`, `clock=`, `mongo=`, and `workers=` for what runs
+beside the requests), so tests hand in their fakes and get the use cases production
+runs. Each part is built the first time it is asked for, so a command builds what it
+uses: `payments worker` asks for the background workers, never for the HTTP side
+(ADR 0021).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 from application.apply_stripe_event import ApplyStripeEvent
 from application.checkout import CreateCheckoutSession
+from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
-from application.ports import CheckoutGateway, Clock, OrderDirectory, PaymentStatusView
-from application.reconcile import DEFAULT_DELAYED_LIMIT, Reconcile
+from application.ports import CheckoutGateway, Clock, Inventory, OrderDirectory, PaymentStatusView
+from application.reconcile import Reconcile
 from application.status import GetPaymentHistory, GetPaymentStatus
-from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.clock import SystemClock
 from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.leader_only import LeaderOnly
 from infrastructure.effects.periodic_task import PeriodicTask
-from infrastructure.effects.pipeline import effects_pipeline_for
+from infrastructure.effects.pipeline import EffectsPipeline
 from infrastructure.effects.reconcile_lock import PROJECTION_LOCK_NAME, leadership_for
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
 from infrastructure.metrics.instruments import ServiceMetrics
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.neighbours.inventory import HttpInventory
@@ -54,159 +60,213 @@ class ReadinessProbe(Protocol):
 
 
 class BackgroundWorker(Protocol):
-    """Runs beside the HTTP server for the app's lifetime (effect processor, projection…)."""
+    """Runs beside the requests for the process's lifetime (effects, projection, sweep)."""
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
 
-@dataclass
-class Services:
-    """Everything the HTTP layer calls, and what the app lifespan starts and stops."""
-
-    create_checkout_session: CreateCheckoutSession
-    apply_stripe_event: ApplyStripeEvent
-    get_payment_status: GetPaymentStatus
-    get_payment_history: GetPaymentHistory
-    reconcile: Reconcile
-    ledger: PaymentLedger
-    status_view: PaymentStatusView
-    webhook_signature: WebhookSignature
-    jwt_secret: str
-    probes: list[ReadinessProbe] = field(default_factory=list)
-    workers: list[BackgroundWorker] = field(default_factory=list)
-    closers: list[Closer] = field(default_factory=list)
-    # A registry of its own per graph: tests build many graphs in one process.
-    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
-
-
-def wire(
-    ledger: PaymentLedger,
-    orders: OrderDirectory,
-    checkout: CheckoutGateway,
-    status_view: PaymentStatusView,
-    clock: Clock,
+def bootstrap(
+    settings: Settings,
     *,
-    jwt_secret: str,
-    webhook_secrets: str,
-    policy: FailedPaymentPolicy = FailedPaymentPolicy.CANCEL,
-    delayed_payment_wait: timedelta = DEFAULT_DELAYED_LIMIT,
-) -> Services:
-    """The use cases on top of the given ports; probes, workers and closers are added after."""
-    apply_stripe_event = ApplyStripeEvent(ledger, policy)
-    return Services(
-        create_checkout_session=CreateCheckoutSession(ledger, orders, checkout, clock),
-        apply_stripe_event=apply_stripe_event,
-        get_payment_status=GetPaymentStatus(status_view, ledger),
-        get_payment_history=GetPaymentHistory(ledger),
-        reconcile=Reconcile(
-            ledger,
-            checkout,
-            apply_stripe_event,
-            clock,
-            FollowedOpenPayments(ledger),
-            delayed_limit=delayed_payment_wait,
-        ),
-        ledger=ledger,
-        status_view=status_view,
-        webhook_signature=WebhookSignature(webhook_secrets),
-        jwt_secret=jwt_secret,
-    )
+    ledger: PaymentLedger | None = None,
+    orders: OrderDirectory | None = None,
+    inventory: Inventory | None = None,
+    checkout: CheckoutGateway | None = None,
+    status_view: PaymentStatusView | None = None,
+    clock: Clock | None = None,
+    mongo: MongoConnection | None = None,
+    workers: Sequence[BackgroundWorker] | None = None,
+) -> ServiceGraph:
+    """The service's graph from `settings`, with whatever is given in place of its own."""
+    given = {
+        "ledger": ledger,
+        "orders": orders,
+        "inventory": inventory,
+        "checkout": checkout,
+        "status_view": status_view,
+        "clock": clock,
+        "mongo": mongo,
+        "workers": None if workers is None else list(workers),
+    }
+    return ServiceGraph(settings, {name: part for name, part in given.items() if part is not None})
 
 
-def build_services(settings: Settings) -> Services:
-    """The production graph, from settings."""
-    clock = SystemClock()
-    metrics = ServiceMetrics()
-    ledger = open_ledger(settings.event_store_url)
-    orders = HttpOrderDirectory(
-        settings.order_service_url, internal_token=settings.internal_service_token
-    )
-    inventory = HttpInventory(
-        settings.inventory_service_url, internal_token=settings.internal_service_token
-    )
-    checkout = _checkout_gateway(settings, clock, metrics)
-    # With MONGODB_URI, statuses are read from the MongoDB view the status projection
-    # keeps (ADR 0011); without it, from the event store itself (ADR 0007).
-    mongo_view = (
-        MongoPaymentStatusView.from_uri(settings.mongodb_uri) if settings.mongodb_uri else None
-    )
-    status_view: PaymentStatusView = mongo_view or EventStoreStatusView(ledger)
-    services = wire(
-        ledger,
-        orders,
-        checkout,
-        status_view,
-        clock,
-        jwt_secret=settings.jwt_secret,
-        webhook_secrets=settings.stripe_webhook_secret,
-        policy=settings.payment_failed_policy,
-        delayed_payment_wait=timedelta(hours=settings.delayed_payment_wait_hours),
-    )
-    services.metrics = metrics
-    services.probes.append(EventStoreProbe(ledger))
-    if settings.mongodb_uri:
-        mongo = MongoProbe(settings.mongodb_uri)
-        services.probes.append(mongo)
-        services.closers.append(mongo.aclose)
-        # One projection per store at a time (docs/scaling.md): the others stand by.
-        uri = settings.mongodb_uri
-        services.workers.append(
-            LeaderOnly(
-                PROJECTION_TASK,
-                lambda: StatusProjectionWorker(ledger, uri),
-                leadership_for(ledger.env, PROJECTION_LOCK_NAME),
-            )
+class ServiceGraph:
+    """The ports, the use cases, what the HTTP API checks and what runs in the background.
+
+    A part given to `bootstrap` takes the place of the one built (each `cached_property`
+    looks in the instance first). The clients the graph opens itself are closed by
+    `closers` and `close_stores`, which the process's lifetime calls (interfaces/lifecycle.py);
+    the ones given are their giver's.
+    """
+
+    def __init__(self, settings: Settings, given: dict[str, Any]) -> None:
+        self.settings = settings
+        # Clients this graph opened, closed once the background workers have stopped.
+        self.closers: list[Closer] = []
+        vars(self).update(given)
+
+    # -- the ports ---------------------------------------------------------------
+
+    @cached_property
+    def ledger(self) -> PaymentLedger:
+        return open_ledger(self.settings.event_store_url)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @cached_property
+    def metrics(self) -> ServiceMetrics:
+        """Instruments the adapters update; a registry of its own per graph (tests build many)."""
+        return ServiceMetrics()
+
+    @cached_property
+    def orders(self) -> OrderDirectory:
+        orders = HttpOrderDirectory(
+            self.settings.order_service_url, internal_token=self.settings.internal_service_token
         )
-    if mongo_view is not None:
-        services.closers.append(mongo_view.close)
-    else:
-        services.probes.append(NotConfiguredProbe("MongoDB"))
-    # Order/inventory/refund effects follow the log through a queue of due payments that
-    # every process drains, many at once (ADR 0015).
-    worker_settings = WorkerSettings(
-        concurrency=settings.effect_concurrency, lease_seconds=settings.effect_lease_seconds
-    )
-    pipeline = effects_pipeline_for(
-        ledger, orders, inventory, checkout, worker_settings, meter=metrics
-    )
-    services.workers.append(pipeline)
-    # The reconciliation sweep (issue 7) runs in one process per store at a time: the one
-    # that holds its lock, whether that is a `payments serve` or a `payments worker`.
-    lock = leadership_for(ledger.env)
+        self.closers.append(orders.aclose)
+        return orders
 
-    async def holds_lock() -> bool:
-        return await asyncio.to_thread(lock.try_acquire)
+    @cached_property
+    def inventory(self) -> Inventory:
+        inventory = HttpInventory(
+            self.settings.inventory_service_url,
+            internal_token=self.settings.internal_service_token,
+        )
+        self.closers.append(inventory.aclose)
+        return inventory
 
-    services.workers.append(
-        PeriodicTask(
+    @cached_property
+    def checkout(self) -> CheckoutGateway:
+        settings = self.settings
+        if not settings.stripe_secret_key:
+            return UnconfiguredCheckoutGateway("STRIPE_SECRET_KEY is not set")
+        gateway = StripeCheckoutGateway(
+            settings.stripe_secret_key,
+            api_base=settings.stripe_api_base,
+            frontend_url=settings.frontend_url,
+            expires_minutes=settings.checkout_expires_minutes,
+            clock=self.clock,
+            meter=self.metrics,
+        )
+        self.closers.append(gateway.aclose)
+        return gateway
+
+    @cached_property
+    def mongo(self) -> MongoConnection | None:
+        """The process's one MongoDB client (with `MONGODB_URI`), shared by the status
+        view's reads, the projection, `/ready` and the metrics readings."""
+        uri = self.settings.mongodb_uri
+        return MongoConnection(uri) if uri else None
+
+    @cached_property
+    def status_view(self) -> PaymentStatusView:
+        """With MongoDB, the view the status projection keeps (ADR 0011); without it, the
+        event store itself (ADR 0007)."""
+        if self.mongo is None:
+            return EventStoreStatusView(self.ledger)
+        view = MongoPaymentStatusView(self.mongo.database)
+        self.closers.append(view.close)
+        return view
+
+    # -- the use cases -----------------------------------------------------------
+
+    @cached_property
+    def create_checkout_session(self) -> CreateCheckoutSession:
+        return CreateCheckoutSession(self.ledger, self.orders, self.checkout, self.clock)
+
+    @cached_property
+    def apply_stripe_event(self) -> ApplyStripeEvent:
+        return ApplyStripeEvent(self.ledger, self.settings.payment_failed_policy)
+
+    @cached_property
+    def get_payment_status(self) -> GetPaymentStatus:
+        return GetPaymentStatus(self.status_view, self.ledger)
+
+    @cached_property
+    def get_payment_history(self) -> GetPaymentHistory:
+        return GetPaymentHistory(self.ledger)
+
+    @cached_property
+    def reconcile(self) -> Reconcile:
+        return Reconcile(
+            self.ledger,
+            self.checkout,
+            self.apply_stripe_event,
+            self.clock,
+            FollowedOpenPayments(self.ledger),
+            delayed_limit=timedelta(hours=self.settings.delayed_payment_wait_hours),
+        )
+
+    @cached_property
+    def settle_payment(self) -> SettlePayment:
+        return SettlePayment(
+            self.ledger, self.orders, self.inventory, self.checkout, meter=self.metrics
+        )
+
+    # -- what the HTTP API needs besides the use cases -----------------------------
+
+    @cached_property
+    def webhook_signature(self) -> WebhookSignature:
+        return WebhookSignature(self.settings.stripe_webhook_secret)
+
+    @cached_property
+    def probes(self) -> list[ReadinessProbe]:
+        mongo = self.mongo
+        mongo_probe = NotConfiguredProbe("MongoDB") if mongo is None else MongoProbe(mongo.database)
+        return [EventStoreProbe(self.ledger), mongo_probe]
+
+    # -- what runs beside the requests ---------------------------------------------
+
+    @cached_property
+    def workers(self) -> list[BackgroundWorker]:
+        """The status projection (one process per store at a time), the effects queue
+        (every process, ADR 0015) and the reconciliation sweep (one process per store at
+        a time); and, for `/metrics`, the readings of what they keep (read on scrape)."""
+        workers: list[BackgroundWorker] = []
+        ledger, mongo = self.ledger, self.mongo
+        if mongo is not None:
+            workers.append(
+                LeaderOnly(
+                    PROJECTION_TASK,
+                    lambda: StatusProjectionWorker(ledger, mongo.database),
+                    leadership_for(ledger.env, PROJECTION_LOCK_NAME),
+                )
+            )
+        pipeline = EffectsPipeline(
+            ledger,
+            self.settle_payment,
+            WorkerSettings(
+                concurrency=self.settings.effect_concurrency,
+                lease_seconds=self.settings.effect_lease_seconds,
+            ),
+        )
+        workers += [pipeline, self._reconcile_sweep()]
+        read_on_scrape(self.metrics.registry, pipeline.queue, ledger, mongo)
+        return workers
+
+    def _reconcile_sweep(self) -> PeriodicTask:
+        """Issue 7's sweep, in whichever process holds its lock (`serve` or `worker`)."""
+        lock = leadership_for(self.ledger.env)
+
+        async def holds_lock() -> bool:
+            return await asyncio.to_thread(lock.try_acquire)
+
+        self.closers.append(lambda: asyncio.to_thread(lock.release))
+        return PeriodicTask(
             RECONCILE_TASK,
-            settings.reconcile_interval_seconds,
-            services.reconcile,
+            self.settings.reconcile_interval_seconds,
+            self.reconcile,
             only_when=holds_lock,
         )
-    )
-    services.closers.append(lambda: asyncio.to_thread(lock.release))
-    services.closers.extend([orders.aclose, inventory.aclose, checkout.aclose])
-    read_on_scrape(services, pipeline.queue, settings.mongodb_uri)
-    return services
 
-
-class ClosableCheckout(CheckoutGateway, Protocol):
-    async def aclose(self) -> None: ...
-
-
-def _checkout_gateway(
-    settings: Settings, clock: Clock, metrics: ServiceMetrics
-) -> ClosableCheckout:
-    if not settings.stripe_secret_key:
-        return UnconfiguredCheckoutGateway("STRIPE_SECRET_KEY is not set")
-    return StripeCheckoutGateway(
-        settings.stripe_secret_key,
-        api_base=settings.stripe_api_base,
-        frontend_url=settings.frontend_url,
-        expires_minutes=settings.checkout_expires_minutes,
-        clock=clock,
-        meter=metrics,
-    )
+    def close_stores(self) -> None:
+        """Closes the MongoDB client and the ledger, once nothing can use them any more."""
+        mongo = vars(self).get("mongo")
+        if isinstance(mongo, MongoConnection):
+            mongo.close()
+        self.ledger.close()

@@ -2,8 +2,8 @@
 
 One helper for the two ways the service runs: the app lifespan (`payments serve`)
 and `payments worker`. Whatever happens, the workers that started are stopped in
-reverse order and the closers run: a worker that fails to start, or to stop, does
-not leave the others running or their connections open.
+reverse order and the graph's closers run: a worker that fails to start, or to stop,
+does not leave the others running or their connections open.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol, runtime_checkable
 
-from interfaces.composition import BackgroundWorker, Services
+from interfaces.composition import BackgroundWorker, ServiceGraph
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +27,26 @@ class MayOutliveStop(Protocol):
 
 @asynccontextmanager
 async def running(
-    services: Services, workers: Sequence[BackgroundWorker] | None = None
+    graph: ServiceGraph, workers: Sequence[BackgroundWorker] | None = None
 ) -> AsyncIterator[None]:
-    """Starts `workers` (default: `services.workers`) for the body; always shuts down after."""
+    """Starts `workers` (default: `graph.workers`) for the body; always shuts down after."""
     started: list[BackgroundWorker] = []
     try:
-        for worker in services.workers if workers is None else workers:
+        for worker in graph.workers if workers is None else workers:
             await worker.start()
             started.append(worker)
         yield
     finally:
-        await shut_down(started, services)
+        await shut_down(started, graph)
 
 
-async def shut_down(started: Sequence[BackgroundWorker], services: Services) -> None:
-    """Stops `started` in reverse order, runs the closers, closes the ledger.
+async def shut_down(started: Sequence[BackgroundWorker], graph: ServiceGraph) -> None:
+    """Stops `started` in reverse order, runs the closers, closes the stores.
 
-    A failure of one step is logged and the next steps still run. The ledger is left
-    open if a worker's thread outlived its stop: closing the store under a live reader
-    would only trade a clean shutdown for errors (the process is exiting anyway).
+    A failure of one step is logged and the next steps still run. The stores (the
+    ledger and the MongoDB client) are left open if a worker's thread outlived its stop:
+    closing them under a live reader would only trade a clean shutdown for errors (the
+    process is exiting anyway).
     """
     lingering: list[str] = []
     for worker in reversed(started):
@@ -55,7 +56,7 @@ async def shut_down(started: Sequence[BackgroundWorker], services: Services) -> 
             log.exception("a background worker failed to stop", extra=_named(worker))
         if isinstance(worker, MayOutliveStop) and worker.still_running():
             lingering.append(type(worker).__name__)
-    for close in services.closers:
+    for close in graph.closers:
         try:
             await close()
         except Exception:
@@ -66,7 +67,7 @@ async def shut_down(started: Sequence[BackgroundWorker], services: Services) -> 
             extra={"workers": lingering, "alert": True},
         )
         return
-    services.ledger.close()
+    graph.close_stores()
 
 
 def _named(worker: BackgroundWorker) -> dict[str, object]:

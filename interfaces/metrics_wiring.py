@@ -9,11 +9,9 @@ file descriptors.
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
-from prometheus_client import PlatformCollector, ProcessCollector
-
+from application.ledger import PaymentLedger
 from infrastructure.effects.due_payments import DuePayments
 from infrastructure.metrics.effects_queue import EffectsQueueSource
 from infrastructure.metrics.scraped import ScrapedSources, Source
@@ -22,19 +20,20 @@ from infrastructure.metrics.status_view import (
     PaymentsByStatusSource,
     ProjectionLagSource,
 )
-
-if TYPE_CHECKING:
-    from interfaces.composition import Services
+from infrastructure.mongo.connection import MongoConnection
 
 
-def read_on_scrape(services: Services, queue: DuePayments, mongodb_uri: str | None) -> None:
-    """Registers the scrape-time readings of this process in `services.metrics.registry`."""
-    registry = services.metrics.registry
+def read_on_scrape(
+    registry: CollectorRegistry,
+    queue: DuePayments,
+    ledger: PaymentLedger,
+    mongo: MongoConnection | None,
+) -> None:
+    """Registers the scrape-time readings of this process in `registry`."""
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     sources: list[Source] = [EffectsQueueSource(queue)]
-    if mongodb_uri:
-        view = MongoViewReadings(mongodb_uri)
-        sources += [PaymentsByStatusSource(view), ProjectionLagSource(services.ledger, view)]
-        services.closers.append(lambda: asyncio.to_thread(view.close))
+    if mongo is not None:
+        view = MongoViewReadings(mongo.database)
+        sources += [PaymentsByStatusSource(view), ProjectionLagSource(ledger, view)]
     registry.register(ScrapedSources(sources))

@@ -1,43 +1,39 @@
 """Readings of the MongoDB status view: payments by status, and how far the view lags the log.
 
-Both are asked on scrape, through a client of their own with short timeouts, so a
-MongoDB outage costs a scrape two seconds, not the projection or the API anything.
+Both are asked on scrape, through the process's client with a short timeout of their
+own, so a MongoDB outage costs a scrape two seconds, not the projection or the API anything.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from prometheus_client.core import GaugeMetricFamily, Metric
-from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 from domain.lifecycle import PaymentStatus
-from infrastructure.mongo.payment_document import DEFAULT_DATABASE, PAYMENTS, TRACKING
+from infrastructure.mongo.payment_document import PAYMENTS, TRACKING
 
 TIMEOUT_MS = 2000
 
 
 class MongoViewReadings:
-    """The view's collections for the two sources below; `close()` when the process stops."""
+    """The view's collections for the two sources below, each read bounded by `timeout()`."""
 
-    def __init__(self, mongodb_uri: str, timeout_ms: int = TIMEOUT_MS) -> None:
-        self._client: MongoClient[dict[str, Any]] = MongoClient(
-            mongodb_uri,
-            tz_aware=True,
-            serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 2,
-        )
-        database = self._client.get_default_database(default=DEFAULT_DATABASE)
+    def __init__(self, database: Database[dict[str, Any]], timeout_ms: int = TIMEOUT_MS) -> None:
         self.payments: Collection[dict[str, Any]] = database[PAYMENTS]
         self.tracking: Collection[dict[str, Any]] = database[TRACKING]
+        self._timeout_seconds = timeout_ms / 1000
 
-    def close(self) -> None:
-        self._client.close()
+    def timeout(self) -> AbstractContextManager[None]:
+        """Bounds the MongoDB calls inside it, server selection included."""
+        return pymongo.timeout(self._timeout_seconds)
 
 
 class PaymentsByStatusSource:
@@ -62,9 +58,8 @@ class PaymentsByStatusSource:
             labels=["status"],
         )
         for status in PaymentStatus:
-            count = self._view.payments.count_documents(
-                {"status": status.value}, maxTimeMS=TIMEOUT_MS
-            )
+            with self._view.timeout():
+                count = self._view.payments.count_documents({"status": status.value})
             family.add_metric([status.value], count)
         return [family]
 
@@ -88,7 +83,8 @@ class ProjectionLagSource:
     def read(self) -> list[Metric]:
         recorder = self._ledger.recorder
         head = recorder.max_notification_id() or 0
-        stored = self._view.tracking.find_one({"_id": self._ledger.name}, max_time_ms=TIMEOUT_MS)
+        with self._view.timeout():
+            stored = self._view.tracking.find_one({"_id": self._ledger.name})
         position = int(stored["notificationId"]) if stored else 0
         behind = max(0, head - position)
         seconds = 0.0

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from pymongo import MongoClient
+from pymongo.database import Database
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
-from infrastructure.mongo.payment_document import DEFAULT_DATABASE, PaymentDocument
+from infrastructure.mongo.payment_document import PaymentDocument
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.status_projection import PaymentStatusProjection
 
-SERVER_TIMEOUT_MS = 5000
-
 
 class StatusProjectionWorker:
-    """Keeps the MongoDB status view of `mongodb_uri` up to date with the ledger.
+    """Keeps the MongoDB status view in `database` up to date with the ledger.
 
     Starting does not wait for MongoDB: the follower retries with backoff, and
     reads fall back to the event store meanwhile.
@@ -26,13 +22,10 @@ class StatusProjectionWorker:
     def __init__(
         self,
         ledger: PaymentLedger,
-        mongodb_uri: str,
+        database: Database[PaymentDocument],
         timings: FollowerTimings | None = None,
     ) -> None:
-        self._client: MongoClient[PaymentDocument] = MongoClient(
-            mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=SERVER_TIMEOUT_MS
-        )
-        view = MongoPaymentView(self._client.get_default_database(default=DEFAULT_DATABASE))
+        view = MongoPaymentView(database)
         self.consumer = StatusViewConsumer(ledger, PaymentStatusProjection(view, ledger))
         self.follower = LogFollower(ledger, self.consumer, timings)
 
@@ -40,12 +33,11 @@ class StatusProjectionWorker:
         await self.follower.start()
 
     async def stop(self) -> None:
-        """Lets the batch in hand reach MongoDB, then closes the client."""
-        # A MongoDB call that outlived the timeout may still be using the client: leave it open.
-        if await self.follower.stop():
-            await asyncio.to_thread(self._client.close)
+        """Lets the batch in hand reach MongoDB; the client is the process's (closed after
+        every worker stopped, and not while a MongoDB call outlives this stop)."""
+        await self.follower.stop()
 
     def still_running(self) -> bool:
         """True while running, and after `stop()` while a MongoDB call outlives it
-        (the ledger must then stay open too)."""
+        (the ledger and the MongoDB client must then stay open too)."""
         return self.follower.still_running()

@@ -1,4 +1,4 @@
-"""`PaymentStatusView` on MongoDB, read with pymongo's asyncio client."""
+"""`PaymentStatusView` on MongoDB, read through the process's one client (off the event loop)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,19 @@ import contextlib
 import logging
 import time
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
+import pymongo
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from application.ports import PaymentStatusReport
-from infrastructure.mongo.payment_document import (
-    DEFAULT_DATABASE,
-    PAYMENTS,
-    PaymentDocument,
-    report_from,
-)
+from infrastructure.mongo.payment_document import PAYMENTS, PaymentDocument, report_from
 
 log = logging.getLogger(__name__)
 # After a failed read, reads skip MongoDB this long; then one ping in the background
 # decides whether they go back to it (and, if not, skips another interval).
 RETRY_AFTER_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 2.0
 
 
 class MongoPaymentStatusView:
@@ -30,25 +27,16 @@ class MongoPaymentStatusView:
 
     def __init__(
         self,
-        client: AsyncMongoClient[PaymentDocument],
+        database: Database[PaymentDocument],
+        timeout_seconds: float = READ_TIMEOUT_SECONDS,
         retry_after_seconds: float = RETRY_AFTER_SECONDS,
     ) -> None:
-        self._client = client
-        database = client.get_default_database(default=DEFAULT_DATABASE)
-        self._payments: AsyncCollection[PaymentDocument] = database[PAYMENTS]
+        self._database = database
+        self._payments: Collection[PaymentDocument] = database[PAYMENTS]
+        self._timeout = timeout_seconds
         self._retry_after = retry_after_seconds
         self._skip_until: float | None = None  # monotonic; None while MongoDB answers
         self._retry: asyncio.Task[None] | None = None
-
-    @classmethod
-    def from_uri(
-        cls, uri: str, timeout_ms: int = 2000, retry_after_seconds: float = RETRY_AFTER_SECONDS
-    ) -> MongoPaymentStatusView:
-        """A view on the URI's default database; connects lazily, fails fast when down."""
-        client: AsyncMongoClient[PaymentDocument] = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms
-        )
-        return cls(client, retry_after_seconds)
 
     async def get(self, order_id: str) -> PaymentStatusReport | None:
         """The order's document, or None when there is none or MongoDB is unreachable.
@@ -61,7 +49,7 @@ class MongoPaymentStatusView:
         if self._skipping():
             return None
         try:
-            document = await self._payments.find_one({"orderId": order_id}, {"_id": 0})
+            document = await asyncio.to_thread(self._find, order_id)
         except PyMongoError as error:
             if self._skip_until is None:
                 log.warning(
@@ -71,6 +59,14 @@ class MongoPaymentStatusView:
             self._skip_until = time.monotonic() + self._retry_after
             return None
         return report_from(document) if document is not None else None
+
+    def _find(self, order_id: str) -> PaymentDocument | None:
+        with pymongo.timeout(self._timeout):  # fails fast when MongoDB is down
+            return self._payments.find_one({"orderId": order_id}, {"_id": 0})
+
+    def _ping(self) -> None:
+        with pymongo.timeout(self._timeout):
+            self._database.client.admin.command("ping")
 
     def _skipping(self) -> bool:
         if self._skip_until is None:
@@ -82,20 +78,16 @@ class MongoPaymentStatusView:
 
     async def _try_again(self) -> None:
         try:
-            await self._client.admin.command("ping")
+            await asyncio.to_thread(self._ping)
         except PyMongoError:
             self._skip_until = time.monotonic() + self._retry_after
             return
         self._skip_until = None
         log.info("status view available again")
 
-    async def ping(self) -> None:
-        """Raises a `pymongo.errors.PyMongoError` when MongoDB does not answer (readiness)."""
-        await self._client.admin.command("ping")
-
     async def close(self) -> None:
+        """Cancels the background ping; the client is the process's, closed by its owner."""
         if self._retry is not None:
             self._retry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retry
-        await self._client.close()

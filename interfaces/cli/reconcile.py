@@ -36,23 +36,23 @@ def run(args: argparse.Namespace) -> int:
         load_settings,
         opening_store,
     )
-    from interfaces.composition import build_services  # noqa: PLC0415
+    from interfaces.composition import bootstrap  # noqa: PLC0415
 
     try:
         settings = load_settings("reconcile", args.env_file)
         with opening_store("reconcile", settings, unavailable_code=SETTINGS_INVALID):
-            services = build_services(settings)
+            graph = bootstrap(settings)
+            reconcile = graph.reconcile
     except StartupFailed as failure:
         return failure.report()
-    reconcile = services.reconcile
 
     async def once() -> ReconcileSummary:
         try:
             return await reconcile(dry_run=args.dry_run)
         finally:
-            for close in services.closers:
+            for close in graph.closers:
                 await close()
-            services.ledger.close()
+            graph.close_stores()
 
     summary = asyncio.run(once())
     print(msgspec.json.encode(summary).decode() if args.json else describe(summary))

@@ -49,12 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
 def app_for(settings: Settings) -> Litestar:
     from interfaces.app import create_app  # noqa: PLC0415
-    from interfaces.composition import build_services  # noqa: PLC0415
+    from interfaces.composition import bootstrap  # noqa: PLC0415
 
-    return create_app(
-        build_services(settings),
-        create_session_rate_limit=settings.create_session_rate_limit,
-    )
+    return create_app(bootstrap(settings))
 
 
 def app_from_environment() -> Litestar:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from interfaces.cli.startup import StartupFailed, add_env_file_option, starting
 
 if TYPE_CHECKING:
-    from interfaces.composition import BackgroundWorker, Services
+    from interfaces.composition import BackgroundWorker, ServiceGraph
 
 
 def register(subparsers: Any) -> None:
@@ -30,23 +30,23 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so `payments --help` needs neither the adapters nor their clients.
     from infrastructure.metrics.metrics_port import MetricsPort  # noqa: PLC0415
-    from interfaces.composition import build_services  # noqa: PLC0415
+    from interfaces.composition import bootstrap  # noqa: PLC0415
 
     try:
         with starting("worker", args.env_file) as settings:
-            services = build_services(settings)
+            graph = bootstrap(settings)
+            # Only what runs here is built: the projection, the effects queue and the
+            # reconciliation sweep (as under `payments serve`), never the HTTP side.
+            workers = list(graph.workers)
     except StartupFailed as failure:
         return failure.report()
-    # `build_services` carries the effects pipeline and the reconciliation sweep, as for
-    # `payments serve`: the sweep runs in whichever process holds its lock.
-    workers = list(services.workers)
     if settings.metrics_port:
-        workers.insert(0, MetricsPort(services.metrics.registry, settings.metrics_port))
-    asyncio.run(run_until_signalled(workers, services))
+        workers.insert(0, MetricsPort(graph.metrics.registry, settings.metrics_port))
+    asyncio.run(run_until_signalled(workers, graph))
     return 0
 
 
-async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Services) -> None:
+async def run_until_signalled(workers: Sequence[BackgroundWorker], graph: ServiceGraph) -> None:
     """Starts the workers, waits for SIGTERM or SIGINT, then stops them in reverse order."""
     from interfaces.lifecycle import running  # noqa: PLC0415
 
@@ -54,5 +54,5 @@ async def run_until_signalled(workers: Sequence[BackgroundWorker], services: Ser
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with running(services, workers):
+    async with running(graph, workers):
         await stop.wait()

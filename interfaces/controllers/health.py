@@ -9,9 +9,10 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import SkipValidation
 
 from interfaces.api_document import PublicOperation
-from interfaces.composition import ReadinessProbe, Services
+from interfaces.composition import ReadinessProbe
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -50,12 +51,12 @@ class HealthController(Controller):
             )
         },
     )
-    async def ready(self, services: NamedDependency[Services]) -> Response[ReadinessBody]:
+    async def ready(
+        self, probes: NamedDependency[SkipValidation[list[ReadinessProbe]]]
+    ) -> Response[ReadinessBody]:
         """503 naming the failing dependency; a dependency not configured is not a failure."""
-        results = await asyncio.gather(*(_run(probe) for probe in services.probes))
-        checks = {
-            probe.name: result for probe, result in zip(services.probes, results, strict=True)
-        }
+        results = await asyncio.gather(*(_run(probe) for probe in probes))
+        checks = {probe.name: result for probe, result in zip(probes, results, strict=True)}
         failing = [name for name, result in checks.items() if result == FAILED]
         if failing:
             body = ReadinessBody("not ready", checks, f"{', '.join(failing)} {FAILED}")

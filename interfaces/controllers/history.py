@@ -10,9 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from application.identity import Caller
-from application.status import HistoryEntry
+from application.status import GetPaymentHistory, HistoryEntry
 from interfaces.api_document import error_responses
-from interfaces.composition import Services
 
 
 class HistoryEntryBody(msgspec.Struct):
@@ -52,8 +51,8 @@ class HistoryController(Controller):
         self,
         orderId: FromPath[str],
         request: Request[Caller, Any, Any],
-        services: NamedDependency[Services],
+        get_payment_history: NamedDependency[GetPaymentHistory],
     ) -> PaymentHistoryBody:
         """Oldest first; someone else's order answers 404 `Order not found`, like a missing one."""
-        entries = await services.get_payment_history(request.user, orderId)
+        entries = await get_payment_history(request.user, orderId)
         return PaymentHistoryBody(orderId, [HistoryEntryBody.of(entry) for entry in entries])

@@ -13,10 +13,11 @@ from litestar.exceptions import ClientException, SerializationException, Validat
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath, JSONBody, KwargDefinition
 
+from application.checkout import CreateCheckoutSession
 from application.identity import Caller
 from application.ports import PaymentStatusReport
+from application.status import GetPaymentStatus
 from interfaces.api_document import error_responses
-from interfaces.composition import Services
 from interfaces.errors import (
     CONTROL_CHARACTERS_IN_ORDER_ID,
     MAX_ORDER_ID_LENGTH,
@@ -116,16 +117,19 @@ class PaymentsController(Controller):
         self,
         data: JSONBody[CreateSessionRequest],
         request: CallerRequest,
-        services: NamedDependency[Services],
+        create_checkout_session: NamedDependency[CreateCheckoutSession],
     ) -> CheckoutLinkBody:
         """Opens (or reopens) the Stripe Checkout page for the caller's PENDING order."""
-        link = await services.create_checkout_session(request.user, data.orderId)
+        link = await create_checkout_session(request.user, data.orderId)
         return CheckoutLinkBody(checkoutUrl=link.checkout_url, sessionId=link.session_id)
 
     @get("/status/{orderId:str}", responses=error_responses(400, 401, 404, 500))
     async def status(
-        self, orderId: FromPath[str], request: CallerRequest, services: NamedDependency[Services]
+        self,
+        orderId: FromPath[str],
+        request: CallerRequest,
+        get_payment_status: NamedDependency[GetPaymentStatus],
     ) -> PaymentStatusBody:
         """The payment of an order: its owner's, or any for an admin or auditor."""
-        report = await services.get_payment_status(request.user, orderId)
+        report = await get_payment_status(request.user, orderId)
         return PaymentStatusBody.of(report)

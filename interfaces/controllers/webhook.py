@@ -9,10 +9,11 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
+from application.apply_stripe_event import ApplyStripeEvent
 from application.stripe_events import MalformedStripeEvent, StripeEvent, decode_stripe_event
+from infrastructure.metrics.instruments import ServiceMetrics
 from interfaces.api_document import WebhookOperation, error_responses
-from interfaces.composition import Services
-from interfaces.webhook_signature import InvalidSignature
+from interfaces.webhook_signature import InvalidSignature, WebhookSignature
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 256 * 1024  # Stripe's events are a few KiB; anything this big is not one
@@ -39,29 +40,33 @@ class WebhookController(Controller):
         responses=error_responses(400, 413, 500),
     )
     async def receive(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        webhook_signature: NamedDependency[WebhookSignature],
+        apply_stripe_event: NamedDependency[ApplyStripeEvent],
+        webhook_meter: NamedDependency[ServiceMetrics],
     ) -> WebhookAck:
         """Answers 200 once the event is durably recorded (or known to need nothing)."""
         body = await request.body()
         try:
-            services.webhook_signature.verify(body, request.headers.get("stripe-signature"))
+            webhook_signature.verify(body, request.headers.get("stripe-signature"))
             event = _decoded(body)
         except (InvalidSignature, MalformedStripeEvent):
-            services.metrics.webhook_event(UNVERIFIED, "rejected")
+            webhook_meter.webhook_event(UNVERIFIED, "rejected")
             raise
         if not event.is_handled:
             log.info(
                 "stripe event type not handled",
                 extra={"eventId": event.id, "eventType": event.type},
             )
-            services.metrics.webhook_event(event.type, "ignored")
+            webhook_meter.webhook_event(event.type, "ignored")
             return WebhookAck()
         try:
-            outcome = await services.apply_stripe_event(event)
+            outcome = await apply_stripe_event(event)
         except Exception:
-            services.metrics.webhook_event(event.type, "failed")  # 500: Stripe sends it again
+            webhook_meter.webhook_event(event.type, "failed")  # 500: Stripe sends it again
             raise
-        services.metrics.webhook_event(event.type, outcome.value)
+        webhook_meter.webhook_event(event.type, outcome.value)
         return WebhookAck()
 
 

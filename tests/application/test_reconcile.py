@@ -13,16 +13,13 @@ from application.reconcile import Reconcile
 from application.stripe_events import StripeEvent, decode_stripe_event
 from domain.effects import ConfirmOrder, ReleaseStock
 from domain.lifecycle import PaymentStatus
-from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from tests.application.conftest import BUYER, World
 from tests.fakes import FakeCheckoutGateway, an_order
 from tests.stripe_payloads import checkout_event, encode
 
 
 def reconcile(world: World) -> Reconcile:
-    return Reconcile(
-        world.ledger, world.stripe, world.apply(), world.clock, FollowedOpenPayments(world.ledger)
-    )
+    return world.reconcile()
 
 
 async def open_checkout(world: World, order_id: str = "ord_1") -> str:
@@ -180,9 +177,7 @@ class StripeDown(FakeCheckoutGateway):
 async def test_stripe_down_is_reported_and_nothing_changes(world: World) -> None:
     await open_checkout(world)
     world.clock.advance(minutes=45)
-    down = StripeDown(world.clock)
-    summary = await Reconcile(
-        world.ledger, down, world.apply(), world.clock, FollowedOpenPayments(world.ledger)
-    )()
+    world.stripe = StripeDown(world.clock)
+    summary = await world.reconcile()()
     assert summary.changes == []
     assert len(summary.errors) == 2 and "ord_1" in summary.errors[1]

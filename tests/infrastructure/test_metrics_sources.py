@@ -5,7 +5,6 @@ is reported down instead of failing the scrape."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
@@ -24,6 +23,7 @@ from infrastructure.metrics.status_view import (
     PaymentsByStatusSource,
     ProjectionLagSource,
 )
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from tests.infrastructure.effects.queue_world import expired, open_payment, paid
 from tests.metrics_text import sample
@@ -96,14 +96,12 @@ def test_readings_are_cached_for_their_ttl_and_a_failing_source_is_reported_down
 
 
 @pytest.fixture
-def view(mongo_database_uri: str) -> Iterator[MongoViewReadings]:
-    readings = MongoViewReadings(mongo_database_uri)
-    yield readings
-    readings.close()
+def view(mongo_connection: MongoConnection) -> MongoViewReadings:
+    return MongoViewReadings(mongo_connection.database)
 
 
 def test_projection_lag_and_payments_by_status_from_the_mongodb_view(
-    ledger: PaymentLedger, mongo_database_uri: str, view: MongoViewReadings
+    ledger: PaymentLedger, mongo_connection: MongoConnection, view: MongoViewReadings
 ) -> None:
     paid(ledger, "ord_paid_1")
     paid(ledger, "ord_paid_2")
@@ -119,7 +117,7 @@ def test_projection_lag_and_payments_by_status_from_the_mongodb_view(
     assert seconds is not None and 0.3 <= seconds < 60  # the first event's age
     assert sample(behind, "payments_by_status", status="SUCCESS") == 0  # nothing projected yet
 
-    projection = StatusProjectionWorker(ledger, mongo_database_uri)
+    projection = StatusProjectionWorker(ledger, mongo_connection.database)
     projection.follower.catch_up()
     caught_up = scraped(lag, statuses)
 
@@ -135,13 +133,14 @@ def test_projection_lag_and_payments_by_status_from_the_mongodb_view(
 def test_a_mongodb_that_does_not_answer_is_a_source_down_not_a_failed_scrape(
     ledger: PaymentLedger,
 ) -> None:
-    unreachable = MongoViewReadings("mongodb://127.0.0.1:9/paymentdb", timeout_ms=200)
+    nowhere = MongoConnection("mongodb://127.0.0.1:9/paymentdb")
+    unreachable = MongoViewReadings(nowhere.database, timeout_ms=200)
     try:
         text = scraped(
             ProjectionLagSource(ledger, unreachable), PaymentsByStatusSource(unreachable)
         )
     finally:
-        unreachable.close()
+        nowhere.close()
     assert sample(text, "payments_metric_source_up", source="projection") == 0
     assert sample(text, "payments_metric_source_up", source="payments_by_status") == 0
     assert sample(text, "payments_projection_lag_events") is None

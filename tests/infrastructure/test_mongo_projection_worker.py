@@ -15,6 +15,7 @@ from pymongo.database import Database
 from application.ledger import PaymentLedger
 from infrastructure.effects.backoff import Backoff
 from infrastructure.event_store.log_follower import FollowerTimings
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from tests.fixtures.mongo import free_port, start_secantus, stop_secantus, with_database
@@ -36,11 +37,13 @@ Start = Callable[[], Awaitable[StatusProjectionWorker]]
 
 
 @pytest.fixture
-async def start_worker(ledger: PaymentLedger, mongo_database_uri: str) -> AsyncIterator[Start]:
+async def start_worker(
+    ledger: PaymentLedger, mongo_connection: MongoConnection
+) -> AsyncIterator[Start]:
     started: list[StatusProjectionWorker] = []
 
     async def start() -> StatusProjectionWorker:
-        worker = StatusProjectionWorker(ledger, mongo_database_uri, NEVER_POLL)
+        worker = StatusProjectionWorker(ledger, mongo_connection.database, NEVER_POLL)
         await worker.start()
         started.append(worker)
         return worker
@@ -87,9 +90,9 @@ async def test_a_restarted_worker_applies_what_was_written_while_it_was_stopped(
 
 
 async def test_the_worker_keeps_the_view_current_between_start_and_stop(
-    ledger: PaymentLedger, mongo_database_uri: str, mongo_db: Database[Document]
+    ledger: PaymentLedger, mongo_connection: MongoConnection, mongo_db: Database[Document]
 ) -> None:
-    worker = StatusProjectionWorker(ledger, mongo_database_uri)
+    worker = StatusProjectionWorker(ledger, mongo_connection.database)
     await worker.start()
     try:
         PaymentStory(ledger, "ord_worker").initiate().paid()
@@ -108,7 +111,8 @@ async def test_events_recorded_while_mongodb_is_down_reach_the_view_once_it_is_u
 ) -> None:
     port = free_port()
     server_uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    worker = StatusProjectionWorker(ledger, with_database(server_uri, "paymentdb"), NEVER_POLL)
+    mongo = MongoConnection(with_database(server_uri, "paymentdb"))
+    worker = StatusProjectionWorker(ledger, mongo.database, NEVER_POLL)
     # MongoDB is not there yet (this test starts its own SecantusDB later, whatever
     # MONGODB_URI says): starting must not wait for it.
     await asyncio.wait_for(worker.start(), 5)
@@ -122,6 +126,7 @@ async def test_events_recorded_while_mongodb_is_down_reach_the_view_once_it_is_u
             document = client.paymentdb.payments.find_one({"orderId": "ord_outage"})
     finally:
         await worker.stop()
+        mongo.close()
         if process is not None:
             stop_secantus(process)
 

@@ -19,6 +19,7 @@ from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.effects.backoff import Backoff
 from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
 from infrastructure.event_store.store import event_store_env
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.payment_view import MongoPaymentView, ViewReplaced
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.projection_rebuild import catch_up, rebuild
@@ -56,9 +57,9 @@ def view_contents(mongo_db: Database[Document]) -> list[Document]:
 
 
 async def test_a_rebuilt_view_is_identical_to_the_live_one(
-    ledger: PaymentLedger, mongo_database_uri: str, mongo_db: Database[Document]
+    ledger: PaymentLedger, mongo_connection: MongoConnection, mongo_db: Database[Document]
 ) -> None:
-    worker = StatusProjectionWorker(ledger, mongo_database_uri)
+    worker = StatusProjectionWorker(ledger, mongo_connection.database)
     await worker.start()
     try:
         tell_several_stories(ledger)
@@ -260,11 +261,15 @@ def shown_versions(mongo_db: Database[Document]) -> dict[str, int]:
 
 
 async def test_a_rebuild_beside_live_writes_and_the_live_projection_loses_nothing(
-    ledger: PaymentLedger, store_url: str, mongo_database_uri: str, mongo_db: Database[Document]
+    ledger: PaymentLedger,
+    store_url: str,
+    mongo_database_uri: str,
+    mongo_connection: MongoConnection,
+    mongo_db: Database[Document],
 ) -> None:
     """The command runs as its own process with its own store connection, while the service
     records payments and its projection keeps writing the view."""
-    worker = StatusProjectionWorker(ledger, mongo_database_uri, LIVE)
+    worker = StatusProjectionWorker(ledger, mongo_connection.database, LIVE)
     await worker.start()
     writes = ServiceWrites(ledger)
     try:

@@ -1,4 +1,4 @@
-"""`MongoPaymentStatusView`: the API's reads of the status view, over pymongo's asyncio client."""
+"""`MongoPaymentStatusView`: the API's reads of the status view, through the process's client."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from application.identity import Caller
 from application.ledger import PaymentLedger
 from application.status import GetPaymentStatus, report_of
 from domain.money import Money
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_rebuild import catch_up
 from infrastructure.mongo.status_projection import PaymentStatusProjection
@@ -34,8 +35,8 @@ STRANGER = Caller("user_2", "other@example.com")
 
 
 @pytest.fixture
-async def status_view(mongo_database_uri: str) -> AsyncIterator[MongoPaymentStatusView]:
-    view = MongoPaymentStatusView.from_uri(mongo_database_uri)
+async def status_view(mongo_connection: MongoConnection) -> AsyncIterator[MongoPaymentStatusView]:
+    view = MongoPaymentStatusView(mongo_connection.database)
     yield view
     await view.close()
 
@@ -128,12 +129,14 @@ async def test_with_mongodb_down_the_status_comes_from_the_event_store(
     ledger: PaymentLedger,
 ) -> None:
     PaymentStory(ledger, "ord_down").initiate().paid()
-    unreachable = MongoPaymentStatusView.from_uri("mongodb://127.0.0.1:9/paymentdb", timeout_ms=200)
+    nowhere = MongoConnection("mongodb://127.0.0.1:9/paymentdb")
+    unreachable = MongoPaymentStatusView(nowhere.database, timeout_seconds=0.2)
     try:
         assert await unreachable.get("ord_down") is None
         report = await GetPaymentStatus(unreachable, ledger)(OWNER, "ord_down")
     finally:
         await unreachable.close()
+        nowhere.close()
 
     assert report.status == "SUCCESS"
 
@@ -144,19 +147,18 @@ async def test_after_a_failure_reads_skip_mongodb_at_once_until_it_is_back(
     PaymentStory(ledger, "ord_outage").initiate()
     port = free_port()
     server_uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    view = MongoPaymentStatusView.from_uri(
-        with_database(server_uri, "paymentdb"), timeout_ms=1000, retry_after_seconds=0.5
-    )
+    mongo = MongoConnection(with_database(server_uri, "paymentdb"))
+    view = MongoPaymentStatusView(mongo.database, timeout_seconds=1.0, retry_after_seconds=0.5)
     process = None
     try:
-        assert await view.get("ord_outage") is None  # pays the server-selection timeout once
+        assert await view.get("ord_outage") is None  # pays the timeout once
         for _ in range(5):
             started = time.monotonic()
             report = await GetPaymentStatus(view, ledger)(OWNER, "ord_outage")
             assert time.monotonic() - started < 0.2
             assert report.status == "INITIATED"  # from the event store
         with pytest.raises(PyMongoError):  # while `/ready` still says MongoDB is down
-            await MongoProbe(server_uri).check()
+            await MongoProbe(mongo.database).check()
 
         _, process = start_secantus(tmp_path / "late-mongo", port=port)
         with MongoClient[dict[str, Any]](server_uri) as client:
@@ -167,5 +169,6 @@ async def test_after_a_failure_reads_skip_mongodb_at_once_until_it_is_back(
             await asyncio.sleep(0.1)
     finally:
         await view.close()
+        mongo.close()
         if process is not None:
             stop_secantus(process)

@@ -18,7 +18,7 @@ import uvicorn
 
 from infrastructure.settings import Settings
 from interfaces.app import create_app
-from interfaces.composition import build_services
+from interfaces.composition import bootstrap
 from tests.fixtures.shop import CABLE, RunningShop, free_port
 from tests.fixtures.stripe_sandbox import RunningStripeSandbox, StripeSandboxFactory
 
@@ -32,7 +32,7 @@ class ServiceOnPort:
     def __init__(self, settings: Settings) -> None:
         self.url = f"http://127.0.0.1:{settings.port}"
         config = uvicorn.Config(
-            create_app(build_services(settings)),
+            create_app(bootstrap(settings)),
             host="127.0.0.1",
             port=settings.port,
             log_level="warning",

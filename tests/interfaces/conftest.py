@@ -1,4 +1,5 @@
-"""The real app factory over the fakes of tests/fakes.py, driven by Litestar's AsyncTestClient."""
+"""The real app over the graph `bootstrap` builds with the fakes of tests/fakes.py, driven
+by Litestar's AsyncTestClient."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from application.ledger import PaymentLedger
 from infrastructure.event_store.store import event_store_env
 from interfaces.app import create_app
-from interfaces.composition import Services, wire
+from interfaces.composition import ServiceGraph, bootstrap
 from tests.fakes import (
     FakeCheckoutGateway,
     FakeOrderDirectory,
@@ -24,11 +25,10 @@ from tests.fakes import (
     InMemoryStatusView,
     an_order,
 )
+from tests.service_graph import JWT_SECRET, OLD_WEBHOOK_SECRET, WEBHOOK_SECRET, settings_for_tests
 from tests.stripe_payloads import encode, sign
 
-JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-and-even-for-hs512-keys"
-WEBHOOK_SECRET = "whsec_test_current"
-OLD_WEBHOOK_SECRET = "whsec_test_previous"
+__all__ = ["JWT_SECRET", "OLD_WEBHOOK_SECRET", "WEBHOOK_SECRET"]  # as the tests import them
 
 
 def token_for(
@@ -57,7 +57,7 @@ class Api:
     """The app under test and the fakes behind its ports."""
 
     client: AsyncTestClient[Any]
-    services: Services
+    graph: ServiceGraph
     orders: FakeOrderDirectory
     checkout: FakeCheckoutGateway
     view: InMemoryStatusView
@@ -91,17 +91,17 @@ def ledger(tmp_path: Path) -> Iterator[PaymentLedger]:
 async def api_on(ledger: PaymentLedger, **app_options: Any) -> AsyncIterator[Api]:
     """The app over fakes and `ledger`; `app_options` go to `create_app`."""
     orders, checkout, view = FakeOrderDirectory(), FakeCheckoutGateway(), InMemoryStatusView()
-    services = wire(
-        ledger,
-        orders,
-        checkout,
-        view,
-        FixedClock(),
-        jwt_secret=JWT_SECRET,
-        webhook_secrets=f"{WEBHOOK_SECRET},{OLD_WEBHOOK_SECRET}",
+    graph = bootstrap(
+        settings_for_tests(),
+        ledger=ledger,
+        orders=orders,
+        checkout=checkout,
+        status_view=view,
+        clock=FixedClock(),
+        workers=[],  # the API alone: what runs beside it has tests of its own
     )
-    async with AsyncTestClient(create_app(services, **app_options)) as client:
-        yield Api(client, services, orders, checkout, view, ledger)
+    async with AsyncTestClient(create_app(graph, **app_options)) as client:
+        yield Api(client, graph, orders, checkout, view, ledger)
 
 
 @pytest.fixture

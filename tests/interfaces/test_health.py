@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
 from tests.interfaces.conftest import Api
 
@@ -48,14 +49,14 @@ async def test_health_is_200(api: Api) -> None:
 
 
 async def test_ready_when_every_dependency_answers(api: Api) -> None:
-    api.services.probes.extend([StoreProbe(), ConfiguredOutProbe()])
+    api.graph.probes[:] = [StoreProbe(), ConfiguredOutProbe()]
     response = await api.client.get("/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == {"event store": "ok", "MongoDB": "not configured"}
 
 
 async def test_not_ready_names_the_failing_dependency(api: Api) -> None:
-    api.services.probes.extend([StoreProbe(), DownProbe()])
+    api.graph.probes[:] = [StoreProbe(), DownProbe()]
     response = await api.client.get("/ready")
     assert response.status_code == 503
     assert "MongoDB" in response.json()["error"]
@@ -76,7 +77,7 @@ async def test_unknown_route_is_a_json_404(api: Api) -> None:
 
 
 async def test_not_ready_when_the_event_store_cannot_be_read(api: Api) -> None:
-    api.services.probes.extend([EventStoreProbe(api.ledger), NotConfiguredProbe("MongoDB")])
+    api.graph.probes[:] = [EventStoreProbe(api.ledger), NotConfiguredProbe("MongoDB")]
     assert (await api.client.get("/ready")).status_code == 200
     api.ledger.close()
     response = await api.client.get("/ready")
@@ -88,24 +89,24 @@ async def test_not_ready_when_the_event_store_cannot_be_read(api: Api) -> None:
 async def test_ready_with_the_real_mongodb_probe_on_a_running_mongodb(
     api: Api, mongo_database_uri: str
 ) -> None:
-    probe = MongoProbe(mongo_database_uri)
-    api.services.probes.extend([EventStoreProbe(api.ledger), probe])
+    mongo = MongoConnection(mongo_database_uri)
+    api.graph.probes[:] = [EventStoreProbe(api.ledger), MongoProbe(mongo.database)]
     try:
         response = await api.client.get("/ready")
     finally:
-        await probe.aclose()
+        mongo.close()
     assert response.status_code == 200, response.text
     assert response.json()["checks"] == {"event store": "ok", "MongoDB": "ok"}
 
 
 async def test_not_ready_with_the_real_mongodb_probe_when_nothing_listens(api: Api) -> None:
-    # MongoProbe gives up after its short server-selection timeout (1.5 s).
-    probe = MongoProbe(NOTHING_LISTENS)
-    api.services.probes.extend([EventStoreProbe(api.ledger), probe])
+    # MongoProbe gives up after its short timeout (1.5 s).
+    mongo = MongoConnection(NOTHING_LISTENS)
+    api.graph.probes[:] = [EventStoreProbe(api.ledger), MongoProbe(mongo.database)]
     try:
         response = await api.client.get("/ready")
     finally:
-        await probe.aclose()
+        mongo.close()
     assert response.status_code == 503
     assert "MongoDB" in response.json()["error"]
     assert response.json()["checks"]["event store"] == "ok"

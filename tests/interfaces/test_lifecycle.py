@@ -17,13 +17,14 @@ from litestar.testing import AsyncTestClient
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
+from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
 from interfaces.app import create_app
 from interfaces.cli.worker import run_until_signalled
-from interfaces.composition import Services, wire
+from interfaces.composition import BackgroundWorker, ServiceGraph, bootstrap
 from interfaces.lifecycle import shut_down
 from tests.fakes import FakeCheckoutGateway, FakeOrderDirectory, FixedClock, InMemoryStatusView
-from tests.interfaces.conftest import JWT_SECRET, WEBHOOK_SECRET
+from tests.service_graph import settings_for_tests
 
 HANG_SECONDS = 20.0
 
@@ -57,42 +58,47 @@ class Journal:
         return close
 
 
-def services_on(ledger: PaymentLedger, journal: Journal) -> Services:
-    services = wire(
-        ledger,
-        FakeOrderDirectory(),
-        FakeCheckoutGateway(),
-        InMemoryStatusView(),
-        FixedClock(),
-        jwt_secret=JWT_SECRET,
-        webhook_secrets=WEBHOOK_SECRET,
+def graph_on(
+    ledger: PaymentLedger,
+    journal: Journal,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: Sequence[BackgroundWorker] = (),
+    mongo: MongoConnection | None = None,
+) -> ServiceGraph:
+    graph = bootstrap(
+        settings_for_tests(),
+        ledger=ledger,
+        orders=FakeOrderDirectory(),
+        checkout=FakeCheckoutGateway(),
+        status_view=InMemoryStatusView(),
+        clock=FixedClock(),
+        mongo=mongo,
+        workers=workers,
     )
-    services.closers.extend([journal.closer("orders"), journal.closer("stripe")])
+    graph.closers.extend([journal.closer("orders"), journal.closer("stripe")])
     original_close = ledger.close
 
     def close_ledger() -> None:
         journal.entries.append("close ledger")
         original_close()
 
-    ledger.close = close_ledger  # type: ignore[method-assign]
-    return services
+    monkeypatch.setattr(ledger, "close", close_ledger)
+    return graph
 
 
 async def test_the_app_stops_what_started_when_a_later_worker_fails_to_start(
-    ledger: PaymentLedger,
+    ledger: PaymentLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal()
-    services = services_on(ledger, journal)
-    services.workers.extend(
-        [
-            Worker("processor", journal.entries),
-            Worker("projection", journal.entries, fails_to_start=True),
-            Worker("never", journal.entries),
-        ]
-    )
+    workers = [
+        Worker("processor", journal.entries),
+        Worker("projection", journal.entries, fails_to_start=True),
+        Worker("never", journal.entries),
+    ]
+    graph = graph_on(ledger, journal, monkeypatch, workers)
 
     with pytest.raises(BaseException) as failure:  # the test client groups startup errors
-        async with AsyncTestClient(create_app(services)):
+        async with AsyncTestClient(create_app(graph)):
             pass
 
     assert "projection cannot start" in str(_leaves(failure.value))
@@ -107,34 +113,34 @@ async def test_the_app_stops_what_started_when_a_later_worker_fails_to_start(
 
 
 async def test_the_worker_command_stops_what_started_when_a_later_worker_fails_to_start(
-    ledger: PaymentLedger,
+    ledger: PaymentLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal()
-    services = services_on(ledger, journal)
+    graph = graph_on(ledger, journal, monkeypatch)
     workers = [
         Worker("processor", journal.entries),
         Worker("reconcile", journal.entries, fails_to_start=True),
     ]
 
     with pytest.raises(RuntimeError, match="reconcile cannot start"):
-        await run_until_signalled(workers, services)
+        await run_until_signalled(workers, graph)
 
     assert journal.entries == ["start processor", "stop processor", "close orders",
                                "close stripe", "close ledger"]  # fmt: skip
 
 
 async def test_a_worker_failing_to_stop_does_not_keep_the_others_running(
-    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal()
-    services = services_on(ledger, journal)
+    graph = graph_on(ledger, journal, monkeypatch)
     workers = [
         Worker("first", journal.entries),
         Worker("second", journal.entries, fails_to_stop=True),
     ]
 
     with caplog.at_level(logging.ERROR):
-        await shut_down(workers, services)
+        await shut_down(workers, graph)
 
     assert journal.entries == ["stop second", "stop first", "close orders", "close stripe",
                                "close ledger"]  # fmt: skip
@@ -166,13 +172,14 @@ class HangingConsumer:
 
 
 async def test_a_projection_call_that_outlives_stop_keeps_its_client_and_the_ledger_open(
-    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture
+    ledger: PaymentLedger, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal()
-    services = services_on(ledger, journal)
-    projection = StatusProjectionWorker(ledger, "mongodb://127.0.0.1:1/paymentdb")
+    mongo = MongoConnection("mongodb://127.0.0.1:1/paymentdb")
     client_closes: list[bool] = []
-    projection._client.close = lambda: client_closes.append(True)  # type: ignore[method-assign]
+    monkeypatch.setattr(mongo, "close", lambda: client_closes.append(True))
+    graph = graph_on(ledger, journal, monkeypatch, mongo=mongo)
+    projection = StatusProjectionWorker(ledger, mongo.database)
     hanging = HangingConsumer()
     timings = FollowerTimings(poll_interval=3600.0, stop_timeout=0.1)
     projection.follower = LogFollower(ledger, hanging, timings)
@@ -180,7 +187,7 @@ async def test_a_projection_call_that_outlives_stop_keeps_its_client_and_the_led
     try:
         assert await asyncio.to_thread(hanging.entered.wait, HANG_SECONDS)
         with caplog.at_level(logging.ERROR):
-            await shut_down([projection], services)
+            await shut_down([projection], graph)
         assert projection.still_running()
     finally:
         hanging.release.set()
@@ -192,3 +199,5 @@ async def test_a_projection_call_that_outlives_stop_keeps_its_client_and_the_led
     while projection.still_running():  # let the late call end before the ledger closes
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.01)
+    monkeypatch.undo()
+    mongo.close()

@@ -22,12 +22,13 @@ from application.ledger import PaymentLedger
 from infrastructure.event_store.store import event_store_env
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from interfaces.app import create_app
-from interfaces.composition import wire
+from interfaces.composition import bootstrap
 from tests.fakes import FakeCheckoutGateway, FixedClock, InMemoryStatusView
 from tests.fixtures.shop import CABLE, KEYBOARD, OTHER_USER, TEST_USER, USER_IDS, RunningShop
 from tests.infrastructure.neighbour_stand_in import Reply, stand_in
 from tests.infrastructure.shop_running import running_shop
-from tests.interfaces.conftest import JWT_SECRET, WEBHOOK_SECRET, as_user
+from tests.interfaces.conftest import as_user
+from tests.service_graph import settings_for_tests
 
 TIMEOUT = 0.5
 NOT_FOUND = (404, {"error": "Order not found"})
@@ -73,14 +74,14 @@ async def checkout_against(
         order_service_url, internal_token=internal_token, timeout_seconds=TIMEOUT
     )
     stripe = FakeCheckoutGateway()
-    services = wire(
-        ledger, orders, stripe, InMemoryStatusView(), FixedClock(),
-        jwt_secret=JWT_SECRET, webhook_secrets=WEBHOOK_SECRET,
+    graph = bootstrap(
+        settings_for_tests(), ledger=ledger, orders=orders, checkout=stripe,
+        status_view=InMemoryStatusView(), clock=FixedClock(), workers=[],
     )  # fmt: skip
     # Closed by the app's lifespan, on the event loop its connections belong to; the
     # lifespan closes the ledger too.
-    services.closers.append(orders.aclose)
-    async with AsyncTestClient(create_app(services)) as client:
+    graph.closers.append(orders.aclose)
+    async with AsyncTestClient(create_app(graph)) as client:
         yield Checkout(client, ledger, stripe)
 
 

@@ -15,7 +15,7 @@ from infrastructure.effects.periodic_task import PeriodicTask
 from infrastructure.effects.reconcile_lock import FileLockLeadership
 from infrastructure.settings import Settings
 from interfaces.cli import worker as worker_command
-from interfaces.composition import RECONCILE_TASK, BackgroundWorker, Services, build_services
+from interfaces.composition import RECONCILE_TASK, BackgroundWorker, ServiceGraph, bootstrap
 from interfaces.lifecycle import running
 
 
@@ -45,11 +45,11 @@ def swept(caplog: pytest.LogCaptureFixture) -> bool:
 async def test_the_served_graph_reconciles_once_it_holds_the_lock(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    services = build_services(settings_on(tmp_path))
-    assert len(reconcile_tasks(services.workers)) == 1
+    graph = bootstrap(settings_on(tmp_path))
+    assert len(reconcile_tasks(graph.workers)) == 1
 
     with caplog.at_level(logging.INFO):
-        async with running(services):
+        async with running(graph):
             deadline = asyncio.get_running_loop().time() + 20
             while not swept(caplog):
                 assert asyncio.get_running_loop().time() < deadline, "the sweep never ran"
@@ -74,12 +74,12 @@ async def test_a_process_without_the_lock_does_not_reconcile(
         return held
 
     monkeypatch.setattr(FileLockLeadership, "try_acquire", counted)
-    services = build_services(settings_on(tmp_path))
+    graph = bootstrap(settings_on(tmp_path))
     other_process = lock_beside(tmp_path)
     assert other_process.try_acquire()
     try:
         with caplog.at_level(logging.INFO):
-            async with running(services):
+            async with running(graph):
                 deadline = asyncio.get_running_loop().time() + 20
                 # Asked at every turn of the schedule: three refusals span two whole intervals.
                 while refusals < 3:
@@ -103,10 +103,12 @@ def test_the_worker_command_runs_the_graphs_sweep_not_a_second_one(
     }.items():
         monkeypatch.setenv(name, value)
     started: list[Sequence[BackgroundWorker]] = []
+    graphs: list[ServiceGraph] = []
 
-    async def capture(workers: Sequence[BackgroundWorker], services: Services) -> None:
+    async def capture(workers: Sequence[BackgroundWorker], graph: ServiceGraph) -> None:
         started.append(workers)
-        async with running(services, []):
+        graphs.append(graph)
+        async with running(graph, []):
             pass
 
     monkeypatch.setattr(worker_command, "run_until_signalled", capture)
@@ -115,3 +117,8 @@ def test_the_worker_command_runs_the_graphs_sweep_not_a_second_one(
     assert worker_command.run(argparse.Namespace(env_file=tmp_path / "none.env")) == 0
 
     assert len(reconcile_tasks(started[0])) == 1
+    # It builds what it runs, not the HTTP side (`cached_property` keeps what was built).
+    built = set(vars(graphs[0]))
+    assert {"workers", "reconcile", "settle_payment"} <= built
+    assert not built & {"create_checkout_session", "get_payment_status", "get_payment_history",
+                        "status_view", "webhook_signature", "probes"}  # fmt: skip
