@@ -56,7 +56,7 @@ def seal(
 ) -> Checkpoint:
     """Verifies the store up to its last notification, then signs every chain head."""
     last = ledger.last_notification_id()
-    report, verifier = verify_store(ledger, stop=last, progress=progress)
+    report, verifier = verify_store(ledger, stop=last, progress=progress, keep_heads=True)
     if not report.ok:
         raise SealRefused(report)
     heads = [

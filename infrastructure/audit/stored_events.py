@@ -73,11 +73,12 @@ def stored_payment_events(
         if not page:
             return
         for notification in page:
-            yield _decoded(ledger, notification)
+            yield decoded(ledger, notification)
         position = page[-1].id + 1
 
 
-def _decoded(ledger: PaymentLedger, notification: Notification) -> StoredPaymentEvent:
+def decoded(ledger: PaymentLedger, notification: Notification) -> StoredPaymentEvent:
+    """A notification as a stored payment event, decoded if it can be."""
     payment_id = notification.originator_id
     if not isinstance(payment_id, UUID):
         payment_id = UUID(str(payment_id))

@@ -1,12 +1,16 @@
 """Walks the whole store and checks every payment's hash chain.
 
-Per payment it keeps only the chain head (version and hash), so memory grows
-with the number of payments (about 200 bytes each), never with the number of
-events; events are read a page at a time in notification order.
+The store is read one payment at a time (`events_by_payment`, a page at a time in
+the order of the events table's key), and each payment's events are checked in the
+order they were stored (notification order), so a verification holds one payment's
+chain and the first `LISTED_BREAKS` breaks, whatever the size of the store. Only a
+seal, which signs every head, keeps the heads (`keep_heads`).
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Iterable
 from uuid import UUID
 
@@ -19,14 +23,12 @@ from infrastructure.audit.chain_report import (
     ChainHead,
     VerificationReport,
 )
-from infrastructure.audit.stored_events import (
-    StoredPaymentEvent,
-    order_id_of,
-    stored_payment_events,
-)
+from infrastructure.audit.stored_events import StoredPaymentEvent, decoded, order_id_of
+from infrastructure.event_store.events_by_payment import events_by_payment
 
 Progress = Callable[[int], None]
-"""Told the notification id reached, so a CLI can draw a progress bar."""
+"""Told how many events were read so far (about the notification id reached, as
+notification ids count the events), so a CLI can draw a progress bar."""
 
 
 class SealedHeads:
@@ -39,20 +41,49 @@ class SealedHeads:
 
 
 Finding = tuple[UUID, int, BreakKind, str]
+# Breaks are listed in the order they were stored: the notification id of the event where
+# each was found (a sealed head gone missing sorts last), then the order they were found in.
+_Ranked = tuple[float, int, Finding]
 
 
 class ChainVerifier:
-    """Feeds on stored events in notification order; remembers each payment's first break."""
+    """Fed each payment's stored events in notification order, then `end_payment`; remembers
+    each payment's first break (the first `LISTED_BREAKS` of them in store order)."""
 
-    def __init__(self, sealed: SealedHeads | None = None) -> None:
+    def __init__(self, sealed: SealedHeads | None = None, *, keep_heads: bool = False) -> None:
         self.heads: dict[UUID, tuple[int, str]] = {}
-        self.findings: list[Finding] = []
-        self.broken: set[UUID] = set()
+        self.broken_payments = 0
+        self.payments = 0
         self.events = 0
         self._sealed = sealed
+        self._unseen_sealed = dict(sealed.heads) if sealed is not None else {}
+        self._keep_heads = keep_heads
+        self._ranked: list[_Ranked] = []  # a max-heap by rank (negated), LISTED_BREAKS long
+        self._found_count = 0
+        self._broken_now: set[UUID] = set()
+        self._rank = math.inf
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The first `LISTED_BREAKS` breaks, in the order they were stored."""
+        return [finding for _, _, finding in sorted((-r, -n, f) for r, n, f in self._ranked)]
+
+    def feed_payment(self, events: Iterable[StoredPaymentEvent]) -> None:
+        """All of one payment's stored events (any order): checked in notification order."""
+        for stored in sorted(events, key=lambda stored: stored.notification_id):
+            self.feed(stored)
+
+    def end_payment(self, payment_id: UUID) -> None:
+        """The payment's events are all in: compares it with the checkpoint, then forgets it."""
+        self.payments += 1
+        self._check_sealed_head(payment_id)
+        if not self._keep_heads:
+            self.heads.pop(payment_id, None)
+        self._broken_now.discard(payment_id)
 
     def feed(self, stored: StoredPaymentEvent) -> None:
         self.events += 1
+        self._rank = stored.notification_id
         payment_id, version = stored.payment_id, stored.version
         previous_version, previous_hash = self.heads.get(payment_id, (0, GENESIS_HASH))
         state = stored.state
@@ -91,19 +122,31 @@ class ChainVerifier:
 
     def finish(self) -> None:
         """Checks that every sealed head is still there: catches a truncated chain."""
-        if self._sealed is None:
+        for payment_id in list(self._unseen_sealed):
+            self._check_sealed_head(payment_id)
+
+    def _check_sealed_head(self, payment_id: UUID) -> None:
+        sealed = self._unseen_sealed.pop(payment_id, None)
+        if sealed is None or self._sealed is None:
             return
-        for payment_id, (version, _) in self._sealed.heads.items():
-            seen = self.heads.get(payment_id, (0, ""))[0]
-            if seen < version:
-                self._found(payment_id, seen + 1, BreakKind.MISSING,
-                            f"checkpoint {self._sealed.name} has up to version {version}")
+        version = sealed[0]
+        seen = self.heads.get(payment_id, (0, ""))[0]
+        if seen < version:
+            self._rank = math.inf
+            self._found(payment_id, seen + 1, BreakKind.MISSING,
+                        f"checkpoint {self._sealed.name} has up to version {version}")
 
     def _found(self, payment_id: UUID, version: int, kind: BreakKind, detail: str) -> None:
-        if payment_id in self.broken:
+        if payment_id in self._broken_now:
             return
-        self.broken.add(payment_id)
-        self.findings.append((payment_id, version, kind, detail))
+        self._broken_now.add(payment_id)
+        self.broken_payments += 1
+        self._found_count += 1
+        ranked = (-self._rank, -self._found_count, (payment_id, version, kind, detail))
+        if len(self._ranked) < LISTED_BREAKS:
+            heapq.heappush(self._ranked, ranked)
+        else:
+            heapq.heappushpop(self._ranked, ranked)
 
 
 def verify_store(
@@ -111,16 +154,23 @@ def verify_store(
     sealed: SealedHeads | None = None,
     stop: int | None = None,
     progress: Progress | None = None,
+    *,
+    keep_heads: bool = False,
 ) -> tuple[VerificationReport, ChainVerifier]:
     """Verifies every event up to notification `stop` (default: the last one)."""
     last = stop if stop is not None else ledger.last_notification_id()
-    verifier = ChainVerifier(sealed)
-    for stored in stored_payment_events(ledger, stop=last):
-        verifier.feed(stored)
+    verifier = ChainVerifier(sealed, keep_heads=keep_heads)
+    for notifications in events_by_payment(ledger, stop=last):
+        verifier.feed_payment(decoded(ledger, notification) for notification in notifications)
+        verifier.end_payment(verifier_id(notifications[0].originator_id))
         if progress is not None:
-            progress(stored.notification_id)
+            progress(verifier.events)
     verifier.finish()
     return _report(ledger, verifier, last, sealed), verifier
+
+
+def verifier_id(originator_id: object) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
 
 
 def _report(
@@ -128,14 +178,14 @@ def _report(
 ) -> VerificationReport:
     breaks = [
         ChainBreak(str(payment_id), order_id_of(ledger, payment_id), version, kind, detail)
-        for payment_id, version, kind, detail in verifier.findings[:LISTED_BREAKS]
+        for payment_id, version, kind, detail in verifier.findings
     ]
     return VerificationReport(
         ok=not breaks,
         events=verifier.events,
-        payments=len(verifier.heads),
+        payments=verifier.payments,
         last_notification_id=last,
-        broken_payments=len(verifier.broken),
+        broken_payments=verifier.broken_payments,
         first_break=breaks[0] if breaks else None,
         breaks=breaks,
         checkpoint=sealed.name if sealed is not None else None,

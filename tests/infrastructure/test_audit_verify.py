@@ -173,3 +173,31 @@ def test_an_event_stored_under_an_aliased_topic_is_reported(
     assert first is not None
     assert (first.order_id, first.version, first.kind) == ("ord_a", 2, BreakKind.FOREIGN_TOPIC)
     assert ALIASED_SUCCESS_TOPIC in report.sentence()
+
+
+def test_breaks_are_listed_in_the_order_they_were_stored_whatever_the_payment_ids(
+    ledger: PaymentLedger, tamperer: StoreTamperer
+) -> None:
+    """The store is read a payment at a time, by payment id; the list still starts with the
+    break stored first."""
+    orders = [f"ord_{n}" for n in range(6)]
+    for order_id in orders:
+        paid(ledger, order_id)
+    for order_id in orders:
+        tamperer.delete(payment_id_for(order_id), 2)
+
+    report, _ = verify_store(ledger)
+
+    assert [b.order_id for b in report.breaks] == orders
+    assert report.broken_payments == 6
+
+
+def test_a_verification_keeps_no_chain_heads_unless_sealing(
+    three_payments: PaymentLedger,
+) -> None:
+    report, verifier = verify_store(three_payments)
+    assert report.ok and report.payments == 3
+    assert verifier.heads == {}  # one payment at a time: memory does not grow with the store
+
+    _, sealing = verify_store(three_payments, keep_heads=True)
+    assert set(sealing.heads) == {payment_id_for(o) for o in ("ord_a", "ord_b", "ord_c")}
