@@ -42,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
         return failure.report()
     if settings.metrics_port:
         workers.insert(0, MetricsPort(graph.metrics.registry, settings.metrics_port))
-    asyncio.run(run_until_signalled(workers, graph))
+    try:
+        import uvloop  # noqa: PLC0415 - the loop the API runs on too (ADR 0019)
+    except ImportError:  # a platform without it (Windows)
+        asyncio.run(run_until_signalled(workers, graph))
+    else:
+        uvloop.run(run_until_signalled(workers, graph))
     return 0
 
 
