@@ -1,21 +1,33 @@
 """Projecting what the event store holds beyond the view's position, in the foreground.
 
-`catch_up` continues from the stored position; `rebuild` (the `payments projections
-rebuild` command) projects the whole store into a fresh collection and swaps it in,
-while the live projection goes on. Both read through the log follower.
+`catch_up` continues from the stored position, through the log follower; `rebuild`
+(the `payments projections rebuild` command) projects the whole store into a fresh
+collection and swaps it in, while the live projection goes on. A rebuild reads the
+store a payment at a time (`events_by_payment`) and inserts each payment's last state
+once, so it needs no cache of payments, never loads one again, and writes one
+document per payment; what is recorded meanwhile is then caught up through the follower.
 """
 
 from __future__ import annotations
 
 import time
+from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import EventSourcingError
+from eventsourcing.persistence import Notification, Tracking
 
 from application.ledger import PaymentLedger
+from application.status import report_of
+from domain.payment import Payment
+from infrastructure.event_store.events_by_payment import events_by_payment
 from infrastructure.event_store.log_follower import LogFollower, Progress
+from infrastructure.mongo.payment_document import PaymentDocument, document_of
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.status_projection import PaymentStatusProjection
+
+INSERT_BATCH = 500
 
 
 class ProjectionSummary(msgspec.Struct, frozen=True):
@@ -56,13 +68,58 @@ def rebuild(
     The live view keeps serving, and the live projection keeps writing it, until one
     atomic rename replaces it; the live projection then continues from the rebuilt
     view's position (see `MongoPaymentView.swap_in`). A failed rebuild leaves the live
-    view as it was and drops its own collection.
+    view as it was and drops its own collection. `on_progress` gets the number of events
+    read so far (about the notification id reached).
     """
     fresh = MongoPaymentView.fresh(projection.view.database)
     try:
-        summary = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress)
+        started = time.perf_counter()
+        stop = ledger.last_notification_id()
+        events = _insert_by_payment(ledger, fresh, stop, on_progress)
+        fresh.max_tracking_id(ledger.name)
+        fresh.insert_tracking(Tracking(ledger.name, stop))
+        rest = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress)
         fresh.swap_in(ledger.name)
     except BaseException:
         fresh.discard(ledger.name)
         raise
-    return summary
+    seconds = time.perf_counter() - started
+    return ProjectionSummary(events + rest.events, fresh.applied, seconds)
+
+
+def _insert_by_payment(
+    ledger: PaymentLedger, fresh: MongoPaymentView, stop: int, on_progress: Progress | None
+) -> int:
+    """Every payment's state at notification `stop`, one document each; returns events read."""
+    events = 0
+    documents: list[PaymentDocument] = []
+    for notifications in events_by_payment(ledger, stop=stop):
+        events += len(notifications)
+        payment = _replayed(ledger, notifications)
+        if payment is not None:
+            documents.append(document_of(report_of(payment)))
+        if len(documents) >= INSERT_BATCH:
+            fresh.insert_payments(documents)
+            documents = []
+            if on_progress is not None:
+                on_progress(events)
+    fresh.insert_payments(documents)
+    return events
+
+
+def _replayed(ledger: PaymentLedger, notifications: list[Notification]) -> Payment | None:
+    """The payment after its last event here, by the domain's own mutators; loaded from the
+    store the usual way if its events do not replay from the first (a store with a gap)."""
+    payment: Payment | None = None
+    try:
+        for notification in notifications:
+            event = ledger.mapper.to_domain_event(notification)
+            if isinstance(event, Payment.Event):
+                payment = event.mutate(payment)
+    except (EventSourcingError, AssertionError, AttributeError, TypeError):
+        last = notifications[-1]
+        payment_id = last.originator_id
+        if not isinstance(payment_id, UUID):
+            payment_id = UUID(str(payment_id))
+        return ledger.load(payment_id, version=last.originator_version)
+    return payment
