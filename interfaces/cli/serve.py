@@ -67,7 +67,7 @@ def app_from_environment() -> Litestar:
 def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
     import uvicorn  # noqa: PLC0415
 
-    from interfaces.cli.header_deadline import h11_with_header_deadline  # noqa: PLC0415
+    from interfaces.cli.header_deadline import httptools_with_header_deadline  # noqa: PLC0415
 
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish, runs the
     # lifespan's shutdown (the background workers), then raises SIGTERM again under the
@@ -76,7 +76,7 @@ def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
     signal.signal(signal.SIGTERM, _stopped_as_asked)
     # log_config=None keeps our JSON handler; one process, because the app's lifespan
     # runs the background workers (ADR 0005). uvicorn has no header-read timeout of its
-    # own: its h11 protocol gets one; over `limit_concurrency` connections it answers 503.
+    # own: its protocol gets one; over `limit_concurrency` connections it answers 503.
     uvicorn.run(
         app,
         host=host,
@@ -85,7 +85,9 @@ def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
-        http=h11_with_header_deadline(settings.http_header_timeout_seconds),
+        # httptools' C parser on uvloop's loop (issue 15), with the header deadline uvicorn lacks.
+        http=httptools_with_header_deadline(settings.http_header_timeout_seconds),
+        loop="uvloop",
         timeout_keep_alive=settings.http_keepalive_seconds,
         limit_concurrency=settings.http_max_connections,
         timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,

@@ -153,3 +153,15 @@ def test_over_the_connection_limit_uvicorn_answers_503_and_granian_queues(
             assert time.monotonic() - started >= HEADER_TIMEOUT * 0.8
     time.sleep(HEADER_TIMEOUT + 0.5)  # the server closes its side of what it still holds
     assert httpx.get(f"{served.base}/health", timeout=5).status_code == 200
+
+
+def test_a_request_head_over_16_kib_is_refused(served: Served) -> None:
+    """httptools buffers headers without limit; uvicorn's protocol caps them as h11 did."""
+    if served.server != "uvicorn":
+        pytest.skip("granian caps a request's head itself (http1_max_buffer_size)")
+    big = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 17_000 + b"\r\n\r\n"
+    with connect(served.port, big) as sock:
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
+    fine = httpx.get(f"{served.base}/health", headers={"X-Fine": "a" * 8_000}, timeout=5)
+    assert fine.status_code == 200
