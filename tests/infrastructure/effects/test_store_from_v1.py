@@ -72,4 +72,6 @@ async def test_the_queue_starts_where_the_old_processor_stopped(
         ("ord_v1_parked", "prod_b", 1),
     ]
     assert neighbours_running.checkout.refunds == []
-    assert due_payments_for(v1_ledger).position() > DESCRIPTION["max_notification_id"]
+    # Every event up to the last one that could owe something is fed; the facts recorded
+    # after it are read, not stored (ADR 0015).
+    assert due_payments_for(v1_ledger).position() >= DESCRIPTION["max_notification_id"]
