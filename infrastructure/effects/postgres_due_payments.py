@@ -3,11 +3,17 @@
 Claims take rows with `FOR UPDATE SKIP LOCKED`, so workers on any number of hosts
 claim different payments without waiting on each other, and every time is the
 server's clock (`clock_timestamp()`), so hosts with skewed clocks agree on leases.
+
+The queue is bookkeeping, not a fact about a payment (ADR 0015): its transactions
+commit with `synchronous_commit = off`, so they do not wait for the WAL flush. A
+server crash may lose the last few (never part of one, never out of order): the
+feeder then feeds those payments again and a worker finds nothing owed (issue 15).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -52,7 +58,7 @@ class PostgresDuePayments:
 
     def feed(self, payment_ids: Iterable[UUID], position: int) -> None:
         ids = list(dict.fromkeys(payment_ids))
-        with self._datastore.transaction(commit=True) as cursor:
+        with self._write() as cursor:
             cursor.execute(
                 self._sql("INSERT INTO {f} (name, position) VALUES (%s, 0) ON CONFLICT DO NOTHING"),
                 (FEED,),
@@ -98,7 +104,7 @@ class PostgresDuePayments:
         )
 
     def settled(self, claim: Claim, owner: str) -> bool:
-        with self._datastore.transaction(commit=True) as cursor:
+        with self._write() as cursor:
             cursor.execute(
                 self._sql("DELETE FROM {t} WHERE payment_id = %s AND generation = %s"),
                 (claim.payment_id, claim.generation),
@@ -155,7 +161,7 @@ class PostgresDuePayments:
         )
 
     def retry_parked_now(self) -> int:
-        with self._datastore.transaction(commit=True) as cursor:
+        with self._write() as cursor:
             cursor.execute(
                 self._sql("UPDATE {t} SET due_at = {now} WHERE parked_reason IS NOT NULL")
             )
@@ -170,6 +176,13 @@ class PostgresDuePayments:
         row = rows[0]
         return QueueDepth(int(row["due"]), int(row["parked"]), max(0.0, float(row["oldest"])))
 
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A transaction whose commit does not wait for the WAL flush (see above)."""
+        with self._datastore.transaction(commit=True) as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            yield cursor
+
     def _sql(self, statement: str) -> Composed:
         return SQL(statement).format(  # this module's own constants
             t=self._table, f=self._feed, now=NOW, index=Identifier(TABLE + "_due")
@@ -178,6 +191,6 @@ class PostgresDuePayments:
     def _run(
         self, statement: str, params: tuple[Any, ...] = (), *, fetch: bool = False
     ) -> list[Any]:
-        with self._datastore.transaction(commit=True) as cursor:
+        with self._write() as cursor:
             cursor.execute(self._sql(statement), params)
             return list(cursor.fetchall()) if fetch else []

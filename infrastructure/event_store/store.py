@@ -16,9 +16,11 @@ from eventsourcing.persistence import (
     OperationalError,
     ProgrammingError,
 )
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg import sql
 
 from application.ledger import PaymentLedger
+from infrastructure.event_store.group_commit import GroupCommit
 
 DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
 MAPPER_TOPIC = "infrastructure.event_store.encoding:MsgspecMapper"
@@ -205,7 +207,10 @@ def open_ledger(url: str) -> PaymentLedger:
             prepare_postgres(env)
         return PaymentLedger(dict(env))
 
-    return survive_concurrent_schema_creation(create)
+    ledger = survive_concurrent_schema_creation(create)
+    if isinstance(ledger.recorder, SQLiteApplicationRecorder):
+        GroupCommit(ledger.recorder).install()  # one fsync for concurrent saves
+    return ledger
 
 
 def prepare_postgres(env: Mapping[str, str]) -> None:
