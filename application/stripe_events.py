@@ -90,8 +90,9 @@ EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 """Stripe's event ids (`evt_…`) are short; an empty or huge one is no event of Stripe's."""
 
 
-class StripeEvent(msgspec.Struct):
-    """A Stripe event envelope; `data.object` is typed on demand by `event.checkout_session`…"""
+class StripeEvent(msgspec.Struct, dict=True):
+    """A Stripe event envelope; `data.object` is typed on demand by `event.checkout_session`…,
+    once per event (decoding validates it, the use case reads it several times)."""
 
     id: EventId
     type: str
@@ -104,10 +105,20 @@ class StripeEvent(msgspec.Struct):
         return self.type in HANDLED_EVENTS
 
     def checkout_session(self) -> CheckoutSessionObject:
-        return msgspec.convert(self.data.object, CheckoutSessionObject)
+        session = self.__dict__.get("_session")
+        if not isinstance(session, CheckoutSessionObject):
+            session = self.__dict__["_session"] = msgspec.convert(
+                self.data.object, CheckoutSessionObject
+            )
+        return session
 
     def payment_intent(self) -> PaymentIntentObject:
-        return msgspec.convert(self.data.object, PaymentIntentObject)
+        intent = self.__dict__.get("_intent")
+        if not isinstance(intent, PaymentIntentObject):
+            intent = self.__dict__["_intent"] = msgspec.convert(
+                self.data.object, PaymentIntentObject
+            )
+        return intent
 
 
 class MalformedStripeEvent(ValueError):
