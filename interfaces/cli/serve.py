@@ -7,6 +7,7 @@ printed as one line on stderr and the command exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,19 @@ DEFAULT_SERVER = "uvicorn"  # ADR 0005
 # On SIGTERM, requests in flight get this long to finish before they are cancelled; then
 # the background workers stop (the effect calls in flight get up to 20 s more).
 HTTP_DRAIN_SECONDS = 10
+HTTP_ONLY = "PAYMENTS_SERVE_HTTP_ONLY"  # set by --http-only for the app factory
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP API on PORT")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")  # noqa: S104
     parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="the API alone: the effects queue, reconciliation and status projection run "
+        "in `payments worker` processes",
+    )
     add_env_file_option(parser)
     parser.set_defaults(run=run)
 
@@ -38,6 +46,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         with starting("serve", args.env_file) as settings:
+            if args.http_only:
+                os.environ[HTTP_ONLY] = "1"  # granian's worker process builds the app again
             if args.server == "granian":
                 _serve_with_granian(settings, args.host, args.env_file)
             else:
@@ -51,7 +61,9 @@ def app_for(settings: Settings) -> Litestar:
     from interfaces.app import create_app  # noqa: PLC0415
     from interfaces.composition import bootstrap  # noqa: PLC0415
 
-    return create_app(bootstrap(settings))
+    # HTTP only: no background workers in this process (`payments worker` runs them).
+    workers: list[Any] | None = [] if os.environ.get(HTTP_ONLY) == "1" else None
+    return create_app(bootstrap(settings, workers=workers))
 
 
 def app_from_environment() -> Litestar:
