@@ -11,7 +11,7 @@ the size of the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +40,52 @@ def events_by_payment(
             current.append(notification)
     if current:
         yield current
+
+
+def events_of(ledger: PaymentLedger, up_to: Mapping[UUID, int]) -> dict[UUID, list[Notification]]:
+    """The events of several payments in one query: each payment's up to its version in
+    `up_to`, oldest first (a batch's worth of loads for the price of one)."""
+    recorder = ledger.recorder
+    found: dict[UUID, list[Notification]] = {payment_id: [] for payment_id in up_to}
+    if not up_to:
+        return found
+    if isinstance(recorder, PostgresApplicationRecorder):
+        table = Identifier(recorder.datastore.schema, recorder.events_table_name)
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {t} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(t=table)
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (list(up_to),))
+            rows = [
+                (row["notification_id"], row["originator_id"], *_rest(row))
+                for row in cursor.fetchall()
+            ]
+    elif isinstance(recorder, SQLiteApplicationRecorder):
+        marks = ",".join("?" * len(up_to))
+        query = (
+            "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM {recorder.events_table_name} WHERE originator_id IN ({marks}) "
+            "ORDER BY originator_id, originator_version"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, [payment_id.hex for payment_id in up_to])
+            rows = [
+                (row["rowid"], UUID(row["originator_id"]), *_rest(row)) for row in cursor.fetchall()
+            ]
+    else:
+        raise TypeError(f"cannot read a {type(recorder).__name__} by payment")
+    for notification_id, payment_id, version, topic, state in rows:
+        if version <= up_to[payment_id]:
+            found[payment_id].append(Notification(
+                id=notification_id, originator_id=payment_id, originator_version=version,
+                topic=topic, state=bytes(state),
+            ))  # fmt: skip
+    return found
+
+
+def _rest(row: Any) -> tuple[int, str, bytes]:
+    return row["originator_version"], row["topic"], row["state"]
 
 
 def _pages(ledger: PaymentLedger, stop: int | None, size: int) -> Iterator[list[Notification]]:

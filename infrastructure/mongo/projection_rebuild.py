@@ -11,21 +11,18 @@ document per payment; what is recorded meanwhile is then caught up through the f
 from __future__ import annotations
 
 import time
-from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import EventSourcingError
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Tracking
 
 from application.ledger import PaymentLedger
 from application.status import report_of
-from domain.payment import Payment
 from infrastructure.event_store.events_by_payment import events_by_payment
 from infrastructure.event_store.log_follower import LogFollower, Progress
 from infrastructure.mongo.payment_document import PaymentDocument, document_of
 from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
-from infrastructure.mongo.status_projection import PaymentStatusProjection
+from infrastructure.mongo.status_projection import PaymentStatusProjection, replayed
 
 INSERT_BATCH = 500
 
@@ -95,7 +92,7 @@ def _insert_by_payment(
     documents: list[PaymentDocument] = []
     for notifications in events_by_payment(ledger, stop=stop):
         events += len(notifications)
-        payment = _replayed(ledger, notifications)
+        payment = replayed(ledger, notifications)
         if payment is not None:
             documents.append(document_of(report_of(payment)))
         if len(documents) >= INSERT_BATCH:
@@ -105,21 +102,3 @@ def _insert_by_payment(
                 on_progress(events)
     fresh.insert_payments(documents)
     return events
-
-
-def _replayed(ledger: PaymentLedger, notifications: list[Notification]) -> Payment | None:
-    """The payment after its last event here, by the domain's own mutators; loaded from the
-    store the usual way if its events do not replay from the first (a store with a gap)."""
-    payment: Payment | None = None
-    try:
-        for notification in notifications:
-            event = ledger.mapper.to_domain_event(notification)
-            if isinstance(event, Payment.Event):
-                payment = event.mutate(payment)
-    except (EventSourcingError, AssertionError, AttributeError, TypeError):
-        last = notifications[-1]
-        payment_id = last.originator_id
-        if not isinstance(payment_id, UUID):
-            payment_id = UUID(str(payment_id))
-        return ledger.load(payment_id, version=last.originator_version)
-    return payment

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.domain import EventSourcingError
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 
 from application.ledger import PaymentLedger
 from application.status import report_of
 from domain.payment import Payment
+from infrastructure.event_store.events_by_payment import events_of
 from infrastructure.mongo.payment_document import PaymentDocument, document_of
 from infrastructure.mongo.payment_view import MongoPaymentView
 
@@ -60,6 +62,7 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
         refuse the earlier ones anyway), so they are written in one bulk request
         and the position once, after it.
         """
+        self._load_missing([event for event, _ in batch])
         latest: dict[str, PaymentDocument] = {}
         for domain_event, _ in batch:
             if isinstance(domain_event, Payment.Event):
@@ -69,6 +72,25 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
         self.view.save_payments(list(latest.values()))
         if batch:
             self.view.insert_tracking(batch[-1][1])
+
+    def _load_missing(self, events: Sequence[Any]) -> None:
+        """Puts in the cache, with one query, every payment whose state before its first
+        event in the batch it does not hold (a payment opened long ago and paid now):
+        otherwise each of them would be loaded from the store on its own."""
+        first: dict[UUID, int] = {}
+        for event in events:
+            if isinstance(event, Payment.Event):
+                first.setdefault(event.originator_id, event.originator_version)
+        wanted = {
+            payment_id: version - 1
+            for payment_id, version in first.items()
+            if version > Payment.INITIAL_VERSION
+            and getattr(self._payments.get(payment_id), "version", None) != version - 1
+        }
+        for notifications in events_of(self._ledger, wanted).values():
+            payment = replayed(self._ledger, notifications) if notifications else None
+            if payment is not None:
+                self._remember(payment)
 
     def _state_after(self, event: Payment.Event) -> Payment | None:
         payment_id = event.originator_id
@@ -89,3 +111,21 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
         self._payments[payment.id] = payment
         while len(self._payments) > CACHED_PAYMENTS:
             self._payments.popitem(last=False)
+
+
+def replayed(ledger: PaymentLedger, notifications: Sequence[Notification]) -> Payment | None:
+    """The payment after the last of `notifications` (its events from the first, in version
+    order) by the domain's own mutators; loaded the usual way if they do not replay (a gap)."""
+    payment: Payment | None = None
+    try:
+        for notification in notifications:
+            event = ledger.mapper.to_domain_event(notification)
+            if isinstance(event, Payment.Event):
+                payment = event.mutate(payment)
+    except (EventSourcingError, AssertionError, AttributeError, TypeError):
+        last = notifications[-1]
+        payment_id = last.originator_id
+        if not isinstance(payment_id, UUID):
+            payment_id = UUID(str(payment_id))
+        return ledger.load(payment_id, version=last.originator_version)
+    return payment

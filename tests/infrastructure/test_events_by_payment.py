@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.ledger import PaymentLedger
 from domain.payment import payment_id_for
-from infrastructure.event_store.events_by_payment import events_by_payment
+from infrastructure.event_store.events_by_payment import events_by_payment, events_of
 from tests.infrastructure.payment_histories import expired, opened, paid
 
 
@@ -50,3 +50,16 @@ def test_stop_leaves_out_later_notifications(ledger: PaymentLedger) -> None:
 
 def test_an_empty_store_has_no_payments(ledger: PaymentLedger) -> None:
     assert list(events_by_payment(ledger)) == []
+
+
+def test_events_of_several_payments_in_one_query_up_to_a_version(ledger: PaymentLedger) -> None:
+    paid(ledger, "ord_a")
+    expired(ledger, "ord_b")
+    a, b, c = (payment_id_for(o) for o in ("ord_a", "ord_b", "ord_c"))
+
+    found = events_of(ledger, {a: 2, b: 5, c: 3})
+
+    assert [n.originator_version for n in found[a]] == [1, 2]
+    assert [n.originator_version for n in found[b]] == [1, 2, 3, 4, 5]
+    assert found[c] == []
+    assert events_of(ledger, {}) == {}
