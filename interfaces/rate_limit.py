@@ -30,7 +30,8 @@ def per_user_rate_limit(requests_per_minute: int) -> RateLimitConfig:
     )
 
 
-def _is_counted(request: Request[Any, Any, Any]) -> bool:
+async def _is_counted(request: Request[Any, Any, Any]) -> bool:
+    # async: Litestar runs a plain function here in a worker thread, for every request.
     return bool(request.route_handler.opt.get(PER_USER_RATE_LIMIT))
 
 

@@ -7,8 +7,10 @@ printed as one line on stderr and the command exits with status 2.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,9 @@ DEFAULT_SERVER = "uvicorn"  # ADR 0005
 # the background workers stop (the effect calls in flight get up to 20 s more).
 HTTP_DRAIN_SECONDS = 10
 HTTP_ONLY = "PAYMENTS_SERVE_HTTP_ONLY"  # set by --http-only for the app factory
+# Threads for blocking calls (store, MongoDB): threads waiting on a disk or a socket cost
+# little, and too few make requests queue behind background work (`uvloop_with_threads`).
+BLOCKING_CALL_THREADS = 64
 
 
 def register(subparsers: Any) -> None:
@@ -99,11 +104,23 @@ def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
         server_header=False,
         # httptools' C parser on uvloop's loop (issue 15), with the header deadline uvicorn lacks.
         http=httptools_with_header_deadline(settings.http_header_timeout_seconds),
-        loop="uvloop",
+        loop="interfaces.cli.serve:uvloop_with_threads",
         timeout_keep_alive=settings.http_keepalive_seconds,
         limit_concurrency=settings.http_max_connections,
         timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
+
+
+def uvloop_with_threads() -> asyncio.AbstractEventLoop:
+    """uvicorn's loop factory: uvloop, with `BLOCKING_CALL_THREADS` for the store's and
+    MongoDB's blocking calls. asyncio's default pool has min(32, cores + 4) threads: 6 on
+    two cores, shared by the webhooks, up to `EFFECT_CONCURRENCY` effect attempts and the
+    log followers, so a webhook waited in the pool's queue behind effect work (issue 15)."""
+    import uvloop  # noqa: PLC0415
+
+    loop = uvloop.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(BLOCKING_CALL_THREADS, "blocking"))
+    return loop
 
 
 def _stopped_as_asked(signum: int, frame: FrameType | None) -> None:
