@@ -85,6 +85,7 @@ LAG_PAYMENTS = 300
 CREATE_SESSIONS = 300
 STATUS_SAMPLE = 5_000
 STORES = ("sqlite", "postgres")
+PY_SPY_MODE = [os.environ.get("BENCH_PY_SPY_MODE", "--gil")]  # "--idle": where threads wait
 MAIN_STORE = "sqlite"
 
 
@@ -349,7 +350,7 @@ def profiled(world: World, service: effects.Service, name: str) -> Iterator[None
     raw = world.profile / f"{name}.txt"
     py_spy = Path(sys.executable).with_name("py-spy")
     spy = subprocess.Popen(
-        [str(py_spy), "record", "--gil", "--pid", str(service.processes["serve"].pid),
+        [str(py_spy), "record", *PY_SPY_MODE, "--pid", str(service.processes["serve"].pid),
          "--rate", "250", "--format", "raw", "--output", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
