@@ -79,7 +79,7 @@ WEBHOOK_SECRET = effects.WEBHOOK_SECRET  # its Connection signs with it
 STRIPE_KEY = "sk_test_bench_run"
 DEFAULT_SIZES = (10_000, 100_000)
 FULL_SIZES = (10_000, 100_000, 1_000_000)
-OPEN_FOR_WEBHOOKS = 3_500
+OPEN_FOR_WEBHOOKS = 2_500
 OPEN_FOR_CEILING = 2_000
 LAG_PAYMENTS = 300
 CREATE_SESSIONS = 300
@@ -265,7 +265,7 @@ def grow(stores: Stores, size: int, world: World) -> dict[str, list[str]]:
         "ceiling": [f"ce{tag}_{i:05d}" for i in range(OPEN_FOR_CEILING)],
     }
     lag = 2 * LAG_PAYMENTS + effects.WARM_UP
-    target = size - OPEN_FOR_WEBHOOKS - OPEN_FOR_CEILING - lag - CREATE_SESSIONS
+    target = size - sum(map(len, open_ids.values())) - lag - CREATE_SESSIONS
     started = time.perf_counter()
     new = [f"s{n:07d}" for n in range(stores.settled, max(stores.settled, target))]
     ledgers = list(stores.ledgers.values())
