@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.mongo",
     "tests.fixtures.stripe_sandbox",
     "tests.fixtures.shop",
+    "tests.fixtures.hypothesis_profiles",
 ]
