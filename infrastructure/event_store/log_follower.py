@@ -61,6 +61,10 @@ class FollowerTimings:
     batch_size: int = 500
     backoff: Backoff = field(default_factory=Backoff)
     stop_timeout: float = 10.0
+    # At most one pass over the log this often, however many saves wake it: what arrives
+    # meanwhile is read in one batch (the projection writes a payment's document once for
+    # its paid event and its confirmation, rather than once each).
+    coalesce: float = 0.0
 
 
 class LogFollower:
@@ -163,6 +167,8 @@ class LogFollower:
                 )
                 await self._pause(delay)
                 continue
+            if self._timings.coalesce > 0:
+                await self._pause_listening(self._timings.coalesce)  # wake-ups wait
             await self._pause(self._timings.poll_interval)
 
     def _drain(self) -> None:

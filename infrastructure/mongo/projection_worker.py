@@ -11,6 +11,11 @@ from infrastructure.mongo.payment_view import MongoPaymentView
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
 from infrastructure.mongo.status_projection import PaymentStatusProjection
 
+# The view lags the store by up to this much more (ADR 0011: reads of a payment the view
+# does not have yet fall back to the store), and busy payments are written once for
+# several events: on a busy store each document write is what the projection costs most.
+PROJECTION_TIMINGS = FollowerTimings(coalesce=0.25)
+
 
 class StatusProjectionWorker:
     """Keeps the MongoDB status view in `database` up to date with the ledger.
@@ -27,7 +32,7 @@ class StatusProjectionWorker:
     ) -> None:
         view = MongoPaymentView(database)
         self.consumer = StatusViewConsumer(ledger, PaymentStatusProjection(view, ledger))
-        self.follower = LogFollower(ledger, self.consumer, timings)
+        self.follower = LogFollower(ledger, self.consumer, timings or PROJECTION_TIMINGS)
 
     async def start(self) -> None:
         await self.follower.start()
