@@ -140,21 +140,37 @@ class ChildRun:
 
 
 def run_child(argv: list[str], env: dict[str, str] | None = None) -> ChildRun:
-    """Runs a command to its end; its wall time and peak memory (the child's max RSS)."""
+    """Runs a command to its end; its wall time and peak memory.
+
+    The peak is the kernel's high-water mark of the program's own memory (`VmHWM`, reset
+    when it starts), read until it ends: `ru_maxrss` from wait4 would also count the
+    copy of this process the child was before it started the program.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(
             argv, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=err
         )
-        _, status, usage = os.wait4(process.pid, 0)
+        peak_kb = 0
+        while process.poll() is None:
+            peak_kb = max(peak_kb, high_water_kb(process.pid))
+            time.sleep(0.02)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {process.returncode}:\n{stderr[-2000:]}")
-    return ChildRun(seconds, usage.ru_maxrss / 1024, stdout)
+    return ChildRun(seconds, peak_kb / 1024, stdout)
+
+
+def high_water_kb(pid: int) -> int:
+    """The process's peak resident memory so far (0 once it has gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
 
 
 def payments_cli(*args: str) -> list[str]:
