@@ -22,6 +22,7 @@ from application.ports import (
     PaymentStatusReport,
     PaymentStatusView,
 )
+from application.refund_keys import RefundKey, RefundKeys
 from application.stripe_events import StripeEvent
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot, OrderStatus
@@ -156,3 +157,18 @@ class InMemoryStatusView(PaymentStatusView):
 
     async def get(self, order_id: str) -> PaymentStatusReport | None:
         return self.reports.get(order_id)
+
+
+@dataclass
+class InMemoryRefundKeys(RefundKeys):
+    """The refunds API's idempotency keys; the first claim of a key is the one kept."""
+
+    keys: dict[str, RefundKey] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def find(self, key: str) -> RefundKey | None:
+        return self.keys.get(key)
+
+    def claim(self, candidate: RefundKey) -> RefundKey:
+        with self._lock:
+            return self.keys.setdefault(candidate.key, candidate)
