@@ -37,4 +37,15 @@ class RefundPayment(msgspec.Struct, frozen=True):
     stray_session: str | None = None
 
 
-Effect = ConfirmOrder | CloseCheckout | ReleaseStock | CancelOrder | RefundPayment
+class IssueRefund(msgspec.Struct, frozen=True):
+    """Send a refund an operator ordered (`Payment.request_refund`) to Stripe, under a key of
+    its own, `refund:{refund_id}`: one order may have many."""
+
+    order_id: str
+    refund_id: str
+    payment_intent: str
+    amount: Money
+    reason: str | None = None
+
+
+Effect = ConfirmOrder | CloseCheckout | ReleaseStock | CancelOrder | RefundPayment | IssueRefund

@@ -17,18 +17,38 @@ from eventsourcing.domain import event
 
 from domain.audit_chain import ChainedAggregate
 from domain.charge_limits import implausible_charge
+from domain.dispute import Dispute
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
     ConfirmOrder,
     Effect,
+    IssueRefund,
     RefundPayment,
     ReleaseStock,
 )
-from domain.errors import ImplausibleAmount, InvalidOrder
+from domain.errors import (
+    ImplausibleAmount,
+    InvalidOrder,
+    InvalidRefundAmount,
+    InvalidRefundReason,
+    PaymentNotRefundable,
+    RefundExceedsRefundable,
+)
 from domain.lifecycle import FailedPaymentPolicy, FailureReason, PaymentStatus
 from domain.money import Money
+from domain.money_returned import money_returned
 from domain.order import OrderLine, OrderSnapshot
+from domain.refund import (
+    EXTERNAL_REFUND_PREFIX,
+    OWED_REFUND,
+    REFUND_REASONS,
+    STRAY_REFUND_PREFIX,
+    Refund,
+    RefundOrigin,
+    RefundReport,
+    RefundStatus,
+)
 from domain.stray_payment import StrayPayment
 
 PAYMENT_NAMESPACE = UUID("6f1c8a52-3d0e-5b7a-9c11-2f6a4b8e0d37")
@@ -43,7 +63,15 @@ class Payment(ChainedAggregate):
     """Records every fact about an order's payment; never overwrites a terminal state."""
 
     TERMINAL: ClassVar[frozenset[PaymentStatus]] = frozenset(
-        {PaymentStatus.SUCCESS, PaymentStatus.FAILED, PaymentStatus.REFUNDED}
+        {
+            PaymentStatus.SUCCESS,
+            PaymentStatus.FAILED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        }
+    )
+    REFUNDABLE: ClassVar[frozenset[PaymentStatus]] = frozenset(
+        {PaymentStatus.SUCCESS, PaymentStatus.PARTIALLY_REFUNDED}
     )
 
     # -- opening it ------------------------------------------------------------
@@ -105,6 +133,9 @@ class Payment(ChainedAggregate):
         self.expires_at = expires_at
         self.checkout_attempt = checkout_attempt
         self.status = PaymentStatus.INITIATED
+        # What the payment's own events decided (INITIATED, SUCCESS, FAILED); `status` is
+        # it, moved on by the money that went back (`_restate`).
+        self.settled_status = PaymentStatus.INITIATED
         self.applied_stripe_events: set[str] = set()
         self.payment_intent: str | None = None
         self.customer_email: str | None = None
@@ -121,6 +152,8 @@ class Payment(ChainedAggregate):
         self.order_cancelled = False
         self.order_found_cancelled = False
         self.stray_payments: dict[str, StrayPayment] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.disputes: dict[str, Dispute] = {}
 
     # -- state the rest of the system asks about ------------------------------
 
@@ -176,7 +209,7 @@ class Payment(ChainedAggregate):
             self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
         elif self.status is PaymentStatus.INITIATED:
             self._succeeded(stripe_event_id, payment_intent, customer_email, amount)
-        elif self.status is PaymentStatus.FAILED and self.refund_due is None:
+        elif self.settled_status is PaymentStatus.FAILED and self.refund_due is None:
             self._refund_requested(stripe_event_id, payment_intent, amount, customer_email)
 
     def _refuse_implausible(self, amount: Money) -> None:
@@ -234,10 +267,11 @@ class Payment(ChainedAggregate):
         self, stripe_event_id: str, payment_intent: str, customer_email: str, amount_received: Money
     ) -> None:
         self.applied_stripe_events.add(stripe_event_id)
-        self.status = PaymentStatus.SUCCESS
+        self.settled_status = PaymentStatus.SUCCESS
         self.payment_intent = payment_intent
         self.customer_email = customer_email
         self.amount_received = amount_received
+        self._restate()
 
     @event("AsyncPaymentAwaited")
     def _async_payment_awaited(self, stripe_event_id: str, payment_intent: str) -> None:
@@ -257,9 +291,10 @@ class Payment(ChainedAggregate):
     @event("Failed")
     def _failed(self, reason: FailureReason, stripe_event_id: str, decline_message: str) -> None:
         self.applied_stripe_events.add(stripe_event_id)
-        self.status = PaymentStatus.FAILED
+        self.settled_status = PaymentStatus.FAILED
         self.failure_reason = reason
         self.decline_message = decline_message or None
+        self._restate()
 
     @event("StrayPaymentReceived")
     def _stray_payment_received(
@@ -282,6 +317,277 @@ class Payment(ChainedAggregate):
         self.customer_email = customer_email
         self.amount_received = amount
         self.refund_due = amount
+        self._restate()
+
+    # -- money going back: refunds and disputes (ADR 0022) -------------------------
+
+    @property
+    def received(self) -> Money | None:
+        """The order's money that arrived (a stray session's is not the order's)."""
+        return self.amount_received
+
+    @property
+    def refunded_amount(self) -> Money:
+        """Refunds pending, needing action or succeeded, and lost disputes; never more than
+        was received."""
+        received = self.received
+        live = money_returned(self.refunds.values(), self.disputes.values()).live
+        currency = received.currency if received else self.amount.currency
+        return Money(min(live, received.minor if received else 0), currency)
+
+    @property
+    def refundable(self) -> Money:
+        """What an operator may still refund: received, less live refunds and lost disputes."""
+        received = self.received
+        if received is None:
+            return Money(0, self.amount.currency)
+        return Money(received.minor - self.refunded_amount.minor, received.currency)
+
+    def refund(self, refund_id: str) -> Refund | None:
+        """A refund by its key: an operator's refund id (`request_refund`), `owed`,
+        `stray:{session}` or `external:{Stripe's id}`."""
+        return self.refunds.get(refund_id)
+
+    @property
+    def dispute(self) -> Dispute | None:
+        """The latest dispute Stripe opened on the payment's charge, if any."""
+        return next(reversed(self.disputes.values()), None)
+
+    def _restate(self) -> None:
+        """The status from the money: REFUNDED once Stripe says everything received went back,
+        PARTIALLY_REFUNDED while a paid payment has some on its way back or back."""
+        status = self.settled_status
+        received = self.received
+        if status is not PaymentStatus.INITIATED and received is not None:
+            returned = money_returned(self.refunds.values(), self.disputes.values())
+            if received.minor > 0 and returned.settled >= received.minor:
+                status = PaymentStatus.REFUNDED
+            elif status is PaymentStatus.SUCCESS and returned.live > 0:
+                status = PaymentStatus.PARTIALLY_REFUNDED
+        self.status = status
+
+    def request_refund(self, refund_id: str, amount: Money | None, reason: str | None) -> Money:
+        """An operator orders a refund of `amount` (None: all that remains refundable).
+
+        Returns the amount ordered. Idempotent per `refund_id`: a refund already recorded
+        under it records nothing and answers its amount. The effects queue sends it to
+        Stripe under the key `refund:{refund_id}`.
+        """
+        known = self.refunds.get(refund_id)
+        if known is not None and known.origin is RefundOrigin.ORDERED:
+            return known.amount
+        if known is not None or refund_id == OWED_REFUND or ":" in refund_id or not refund_id:
+            raise ValueError(f"{refund_id!r} cannot name an operator's refund")
+        if self.status not in self.REFUNDABLE:
+            raise PaymentNotRefundable(f"order {self.order_id} is {self.status}")
+        if reason is not None and reason not in REFUND_REASONS:
+            raise InvalidRefundReason(f"not a reason Stripe takes: {reason!r}")
+        refundable = self.refundable
+        asked = refundable if amount is None else amount
+        if amount is not None and (amount.minor <= 0 or amount.currency != refundable.currency):
+            raise InvalidRefundAmount(f"cannot refund {amount} of a {refundable.currency} payment")
+        if asked.minor <= 0 or asked.minor > refundable.minor:
+            raise RefundExceedsRefundable(f"asked {asked}, refundable {refundable}")
+        self._refund_ordered(refund_id, asked, reason)
+        return asked
+
+    def record_refund_sent(
+        self, refund_id: str, stripe_refund_id: str, refund_status: RefundStatus
+    ) -> None:
+        """Stripe made an ordered refund (the create's answer): its id and status."""
+        refund = self.refunds.get(refund_id)
+        if refund is None or refund.origin is not RefundOrigin.ORDERED:
+            return
+        if not refund.sent or refund.status.may_become(refund_status):
+            self._refund_reported("", refund_id, stripe_refund_id, refund_status)
+
+    def record_refund_refused(self, refund_id: str, why: str) -> None:
+        """Stripe refused to make an ordered refund: it gives nothing back, and is not retried."""
+        refund = self.refunds.get(refund_id)
+        if refund is not None and not refund.sent and refund.status.holds_money:
+            self._refund_refused(refund_id, why)
+
+    def report_refund(self, stripe_event_id: str, report: RefundReport) -> None:
+        """Stripe's news of one refund: ours moves on, one we never made is recorded."""
+        if self.has_applied(stripe_event_id):
+            return
+        key = self._refund_key_of(report)
+        if key is None:
+            self._record_unknown_refund(stripe_event_id, report)
+            return
+        refund = self.refunds[key]
+        if not refund.sent or refund.status.may_become(report.status):
+            status = report.status if refund.status.may_become(report.status) else refund.status
+            self._refund_reported(stripe_event_id, key, report.stripe_refund_id, status)
+
+    def report_charge_refunds(
+        self, stripe_event_id: str, amount_refunded: Money, refunds: tuple[RefundReport, ...]
+    ) -> None:
+        """`charge.refunded`: its refunds, when listed, as refund reports; then any of its
+        running total that no refund we know of explains, as one unidentified external
+        refund. Known counts every refund we ever heard of, failed ones too, so a late
+        total from before a failure is not taken for new money going back."""
+        if self.has_applied(stripe_event_id):
+            return
+        for report in refunds:
+            self.report_refund(stripe_event_id, report)
+        if self.has_applied(stripe_event_id):
+            return
+        self._refuse_foreign(amount_refunded)
+        known = money_returned(self.refunds.values(), ()).known
+        unsent = self._owed_refund()
+        unexplained = amount_refunded.minor - known - (unsent.minor if unsent else 0)
+        if unexplained > 0:
+            self._external_refund_recorded(
+                stripe_event_id,
+                f"{EXTERNAL_REFUND_PREFIX}{stripe_event_id}",
+                None,
+                Money(unexplained, amount_refunded.currency),
+                RefundStatus.SUCCEEDED,
+                None,
+            )
+
+    def report_dispute(self, stripe_event_id: str, dispute: Dispute) -> None:
+        """Stripe's news of a dispute on the charge; a closed dispute is final."""
+        if self.has_applied(stripe_event_id):
+            return
+        self._refuse_foreign(dispute.amount)
+        known = self.disputes.get(dispute.dispute_id)
+        if known is not None and (known.is_closed or not dispute.differs_from(known)):
+            return
+        fields = (dispute.dispute_id, dispute.amount, dispute.reason, dispute.status)
+        if known is None:
+            self._dispute_opened(stripe_event_id, *fields)
+        elif dispute.is_closed:
+            self._dispute_closed(stripe_event_id, *fields)
+        else:
+            self._dispute_updated(stripe_event_id, *fields)
+
+    def _refund_key_of(self, report: RefundReport) -> str | None:
+        """Which of our refunds a report is about: by the key in its metadata, else by
+        Stripe's id; the service's own refund, if Stripe made it before we recorded it."""
+        if report.ours is not None and report.ours in self.refunds:
+            return report.ours
+        for key, refund in self.refunds.items():
+            if refund.stripe_refund_id == report.stripe_refund_id:
+                return key
+        return None
+
+    def _record_unknown_refund(self, stripe_event_id: str, report: RefundReport) -> None:
+        """A refund none of ours names: the service's own (its answer not recorded yet), a
+        stray session's, or one made outside the service."""
+        owed = self._owed_refund()
+        if report.ours == OWED_REFUND and owed is not None:
+            self._refunded(report.stripe_refund_id, owed, report.status, stripe_event_id)
+            return
+        stray_session = (report.ours or "").removeprefix(STRAY_REFUND_PREFIX)
+        stray = self.stray_payments.get(stray_session)
+        if report.ours != stray_session and stray is not None and not stray.refunded:
+            self._stray_payment_refunded(
+                stray_session, report.stripe_refund_id, stray.amount, report.status, stripe_event_id
+            )
+            return
+        self._refuse_foreign(report.amount)
+        self._external_refund_recorded(
+            stripe_event_id,
+            EXTERNAL_REFUND_PREFIX + report.stripe_refund_id,
+            report.stripe_refund_id,
+            report.amount,
+            report.status,
+            report.reason,
+        )
+
+    def _refuse_foreign(self, amount: Money) -> None:
+        """Money going back in another currency, or more than any charge of the order holds,
+        is no news about this payment: never recorded."""
+        if amount.minor < 0 or amount.currency != (self.received or self.amount).currency:
+            raise ImplausibleAmount(f"order {self.order_id}: {amount} cannot go back")
+        self._refuse_implausible(amount)
+
+    @event("RefundOrdered")
+    def _refund_ordered(self, refund_id: str, amount: Money, reason: str | None) -> None:
+        self.refunds[refund_id] = Refund(
+            refund_id, amount, RefundStatus.PENDING, RefundOrigin.ORDERED, reason
+        )
+        self._restate()
+
+    @event("RefundReported")
+    def _refund_reported(
+        self,
+        stripe_event_id: str,
+        refund_id: str,
+        stripe_refund_id: str,
+        refund_status: RefundStatus,
+    ) -> None:
+        if stripe_event_id:
+            self.applied_stripe_events.add(stripe_event_id)
+        refund = self.refunds[refund_id]
+        self.refunds[refund_id] = msgspec.structs.replace(
+            refund, status=refund_status, stripe_refund_id=stripe_refund_id
+        )
+        self._restate()
+
+    @event("RefundRefused")
+    def _refund_refused(self, refund_id: str, why: str) -> None:
+        refund = self.refunds[refund_id]
+        self.refunds[refund_id] = msgspec.structs.replace(refund, status=RefundStatus.FAILED)
+        self._restate()
+
+    @event("ExternalRefundRecorded")
+    def _external_refund_recorded(
+        self,
+        stripe_event_id: str,
+        refund_id: str,
+        stripe_refund_id: str | None,
+        amount: Money,
+        refund_status: RefundStatus,
+        reason: str | None,
+    ) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        if stripe_refund_id is not None:
+            self._explain_unidentified(amount.minor)
+        self.refunds[refund_id] = Refund(
+            refund_id, amount, refund_status, RefundOrigin.EXTERNAL, reason, stripe_refund_id
+        )
+        self._restate()
+
+    def _explain_unidentified(self, minor: int) -> None:
+        """A refund now named by Stripe may be one a charge's total reported unnamed before:
+        that much of the unidentified amount is this refund, not another."""
+        for key, refund in list(self.refunds.items()):
+            if minor <= 0:
+                return
+            if refund.origin is RefundOrigin.EXTERNAL and refund.stripe_refund_id is None:
+                taken = min(minor, refund.amount.minor)
+                minor -= taken
+                left = Money(refund.amount.minor - taken, refund.amount.currency)
+                if left.minor:
+                    self.refunds[key] = msgspec.structs.replace(refund, amount=left)
+                else:
+                    del self.refunds[key]
+
+    @event("DisputeOpened")
+    def _dispute_opened(
+        self, stripe_event_id: str, dispute_id: str, amount: Money, reason: str, dispute_status: str
+    ) -> None:
+        self._dispute_reported(stripe_event_id, Dispute(dispute_id, amount, reason, dispute_status))
+
+    @event("DisputeUpdated")
+    def _dispute_updated(
+        self, stripe_event_id: str, dispute_id: str, amount: Money, reason: str, dispute_status: str
+    ) -> None:
+        self._dispute_reported(stripe_event_id, Dispute(dispute_id, amount, reason, dispute_status))
+
+    @event("DisputeClosed")
+    def _dispute_closed(
+        self, stripe_event_id: str, dispute_id: str, amount: Money, reason: str, dispute_status: str
+    ) -> None:
+        self._dispute_reported(stripe_event_id, Dispute(dispute_id, amount, reason, dispute_status))
+
+    def _dispute_reported(self, stripe_event_id: str, dispute: Dispute) -> None:
+        self.applied_stripe_events.add(stripe_event_id)
+        self.disputes[dispute.dispute_id] = dispute
+        self._restate()
 
     # -- what the outside world is owed ----------------------------------------
 
@@ -292,17 +598,40 @@ class Payment(ChainedAggregate):
             effects.append(ConfirmOrder(self.order_id))
         if self.failure_reason is not None:
             effects.extend(self._cancellation_effects())
-        if self.refund_due is not None and self.refund_id is None:
+        owed = self._owed_refund()
+        if owed is not None:
             # Without a payment intent the refund call fails loudly (and is parked with an
             # alert) rather than the money being forgotten.
-            intent = self.payment_intent or ""
-            effects.append(RefundPayment(self.order_id, intent, self.refund_due))
+            effects.append(RefundPayment(self.order_id, self.payment_intent or "", owed))
         effects.extend(
             RefundPayment(self.order_id, stray.payment_intent, stray.amount, stray.session_id)
             for stray in self.stray_payments.values()
             if not stray.refunded
         )
+        effects.extend(
+            IssueRefund(
+                self.order_id,
+                refund.refund_id,
+                self.payment_intent or "",
+                refund.amount,
+                refund.reason,
+            )
+            for refund in self.refunds.values()
+            if refund.origin is RefundOrigin.ORDERED
+            and not refund.sent
+            and refund.status.holds_money
+        )
         return effects
+
+    def _owed_refund(self) -> Money | None:
+        """The service's own refund, if not sent yet: what it owes, less what went back
+        meanwhile some other way (a refund made in the dashboard)."""
+        if self.refund_due is None or self.refund_id is not None:
+            return None
+        received = self.amount_received or self.refund_due
+        left = received.minor - money_returned(self.refunds.values(), ()).live
+        owed = min(self.refund_due.minor, left)
+        return Money(owed, self.refund_due.currency) if owed > 0 else None
 
     def _cancellation_effects(self) -> list[Effect]:
         if self.failure_reason is FailureReason.PAYMENT_FAILED and not self.checkout_closed:
@@ -321,7 +650,7 @@ class Payment(ChainedAggregate):
     @property
     def owes_confirmation(self) -> bool:
         return (
-            self.status is PaymentStatus.SUCCESS
+            self.settled_status is PaymentStatus.SUCCESS
             and not self.order_confirmed
             and not self.order_found_cancelled
         )
@@ -350,14 +679,23 @@ class Payment(ChainedAggregate):
         if self.failure_reason is not None and not self.order_cancelled:
             self._order_cancelled()
 
-    def record_refunded(self, refund_id: str) -> None:
-        if self.refund_due is not None and self.refund_id is None:
-            self._refunded(refund_id, self.refund_due)
+    def record_refunded(
+        self, refund_id: str, refund_status: RefundStatus = RefundStatus.SUCCEEDED
+    ) -> None:
+        """Stripe made the service's own refund (`refund_id` is Stripe's)."""
+        owed = self._owed_refund()
+        if owed is not None:
+            self._refunded(refund_id, owed, refund_status)
 
-    def record_stray_refunded(self, session_id: str, refund_id: str) -> None:
+    def record_stray_refunded(
+        self,
+        session_id: str,
+        refund_id: str,
+        refund_status: RefundStatus = RefundStatus.SUCCEEDED,
+    ) -> None:
         stray = self.stray_payments.get(session_id)
         if stray is not None and not stray.refunded:
-            self._stray_payment_refunded(session_id, refund_id, stray.amount)
+            self._stray_payment_refunded(session_id, refund_id, stray.amount, refund_status)
 
     @event("OrderConfirmed")
     def _order_confirmed(self) -> None:
@@ -381,11 +719,35 @@ class Payment(ChainedAggregate):
         self.order_cancelled = True
 
     @event("Refunded")
-    def _refunded(self, refund_id: str, amount: Money) -> None:
+    def _refunded(
+        self,
+        refund_id: str,
+        amount: Money,
+        # Absent before issue 12, when a refund was taken as done once Stripe made it.
+        refund_status: RefundStatus = RefundStatus.SUCCEEDED,
+        stripe_event_id: str = "",  # the refund event that told us first, if it did
+    ) -> None:
+        if stripe_event_id:
+            self.applied_stripe_events.add(stripe_event_id)
         self.refund_id = refund_id
-        self.status = PaymentStatus.REFUNDED
+        if not any(r.stripe_refund_id == refund_id for r in self.refunds.values()):
+            self.refunds[OWED_REFUND] = Refund(
+                OWED_REFUND, amount, refund_status, RefundOrigin.OWED, None, refund_id
+            )
+        self._restate()
 
     @event("StrayPaymentRefunded")
-    def _stray_payment_refunded(self, session_id: str, refund_id: str, amount: Money) -> None:
+    def _stray_payment_refunded(
+        self,
+        session_id: str,
+        refund_id: str,
+        amount: Money,
+        refund_status: RefundStatus = RefundStatus.SUCCEEDED,  # absent before issue 12
+        stripe_event_id: str = "",
+    ) -> None:
+        if stripe_event_id:
+            self.applied_stripe_events.add(stripe_event_id)
         stray = self.stray_payments[session_id]
         self.stray_payments[session_id] = msgspec.structs.replace(stray, refund_id=refund_id)
+        key = STRAY_REFUND_PREFIX + session_id
+        self.refunds[key] = Refund(key, amount, refund_status, RefundOrigin.STRAY, None, refund_id)
