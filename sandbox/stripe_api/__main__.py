@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, port=args.port, forward_to=list(args.forward_to),
         webhook_secret=args.webhook_secret, data_dir=args.data_dir, api_key=args.api_key,
         deliver=not args.no_deliver, retry_base_seconds=args.retry_base_seconds,
-        max_attempts=args.max_attempts, public_url=args.public_url)
+        max_attempts=args.max_attempts, public_url=args.public_url,
+        refund_settle_seconds=args.refund_settle_seconds)
     try:
         listener = _listen(config.host, config.port)
     except OSError as error:
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="first retry delay; doubles on each failed attempt")
     parser.add_argument("--max-attempts", type=int, default=8, help="delivery attempts per event")
     parser.add_argument("--public-url", help="base URL customers' browsers use for the pages")
+    parser.add_argument("--refund-settle-seconds", type=float, default=30.0,
+                        help="when a refund test card's later outcome comes (sandbox clock)")
     return parser
 
 

@@ -22,6 +22,7 @@ from sandbox.stripe_api.card_payments import (
 )
 from sandbox.stripe_api.errors import invalid_request, resource_missing
 from sandbox.stripe_api.faults import OPERATIONS, Fault
+from sandbox.stripe_api.refund_outcomes import settle_due_refunds
 from sandbox.stripe_api.state import Sandbox
 
 
@@ -75,12 +76,15 @@ async def show_config(sandbox: Sandbox) -> dict[str, Any]:
 
 @post("/_sandbox/clock/advance", status_code=200)
 async def advance_clock(sandbox: Sandbox, data: ClockAdvance) -> dict[str, Any]:
-    """Age every existing session, then expire those now due before answering."""
+    """Age every existing session and refund, then expire the sessions and settle the
+    refunds now due before answering."""
     if data.seconds < 0:
         raise invalid_request("The sandbox clock only moves forward.", param="seconds")
     sandbox.advance_clock(data.seconds)
     expired = sessions.expire_due_sessions(sandbox)
-    return {"clock_offset_seconds": sandbox.clock.offset_seconds, "expired_sessions": expired}
+    settled = settle_due_refunds(sandbox)
+    return {"clock_offset_seconds": sandbox.clock.offset_seconds, "expired_sessions": expired,
+            "settled_refunds": settled}
 
 
 @post("/_sandbox/delivery", status_code=200)

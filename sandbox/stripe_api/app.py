@@ -11,12 +11,20 @@ from litestar import Litestar, Request, Response, Router
 from litestar.di import Provide
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
 
-from sandbox.stripe_api import admin_routes, api_checkout, api_events, api_payments, hosted_routes
+from sandbox.stripe_api import (
+    admin_charge_routes,
+    admin_routes,
+    api_charges,
+    api_checkout,
+    api_events,
+    api_payments,
+    hosted_routes,
+)
 from sandbox.stripe_api.api_keys import check_api_key
 from sandbox.stripe_api.api_requests import AnyRequest, error_response
 from sandbox.stripe_api.delivery import WebhookDeliverer
 from sandbox.stripe_api.errors import StripeApiError
-from sandbox.stripe_api.expiry import expire_sessions_forever
+from sandbox.stripe_api.expiry import sweep_forever
 from sandbox.stripe_api.state import Sandbox
 
 
@@ -28,9 +36,10 @@ def build_app(sandbox: Sandbox) -> Litestar:
         return sandbox
 
     api = Router("/", before_request=require_api_key, route_handlers=[
-        *api_checkout.ROUTES, *api_events.ROUTES, *api_payments.ROUTES])
+        *api_checkout.ROUTES, *api_events.ROUTES, *api_payments.ROUTES, *api_charges.ROUTES])
     return Litestar(
-        route_handlers=[api, *hosted_routes.ROUTES, *admin_routes.ROUTES],
+        route_handlers=[api, *hosted_routes.ROUTES, *admin_routes.ROUTES,
+                        *admin_charge_routes.ROUTES],
         dependencies={"sandbox": Provide(provide_sandbox)},
         exception_handlers={
             StripeApiError: _stripe_error,
@@ -45,7 +54,7 @@ def build_app(sandbox: Sandbox) -> Litestar:
 @contextlib.asynccontextmanager
 async def _background_work(sandbox: Sandbox) -> AsyncIterator[None]:
     """Expiry and webhook delivery run beside the requests, never inside them."""
-    tasks = [asyncio.create_task(expire_sessions_forever(sandbox)),
+    tasks = [asyncio.create_task(sweep_forever(sandbox)),
              asyncio.create_task(WebhookDeliverer(sandbox).run())]
     try:
         yield

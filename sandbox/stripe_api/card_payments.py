@@ -13,11 +13,15 @@ from sandbox.stripe_api import objects
 from sandbox.stripe_api.cards import (
     AUTHENTICATION_FAILED,
     BANK_DECLINED,
+    SUCCEEDS,
     CardBehaviour,
     card_behaviour,
+    digits,
     last4,
 )
+from sandbox.stripe_api.charges import create_charge
 from sandbox.stripe_api.checkout_sessions import PAYMENT_INTENT, SESSION, load_intent
+from sandbox.stripe_api.disputes import open_dispute
 from sandbox.stripe_api.errors import invalid_request
 from sandbox.stripe_api.ids import new_id
 from sandbox.stripe_api.state import Sandbox
@@ -41,6 +45,8 @@ def pay_with_card(sandbox: Sandbox, session: dict[str, Any], number: str,
         return PaymentOutcome("invalid_card", session, "Your card number is incorrect.")
     intent = _intent_of(sandbox, session)
     intent["payment_method"] = _payment_method(card, last4(number))
+    # Remembered for what the card does after paying (refunds, disputes), also after 3DS.
+    intent["_card_number"] = digits(number)
     if card.outcome == "succeeds":
         return _succeed(sandbox, session, intent, email)
     if card.outcome == "declines":
@@ -69,6 +75,7 @@ def start_delayed_payment(sandbox: Sandbox, session: dict[str, Any],
         raise invalid_request("This Checkout Session is no longer active.", param="session")
     intent = _intent_of(sandbox, session)
     intent.update(status="processing", payment_method=None, last_payment_error=None)
+    intent.pop("_card_number", None)
     sandbox.store.put_object(PAYMENT_INTENT, intent)
     _complete(sandbox, session, "unpaid", email)
     sandbox.events.emit("checkout.session.completed", session)
@@ -107,9 +114,11 @@ def _intent_of(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
 
 def _succeed(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
              email: str | None) -> PaymentOutcome:
-    _mark_succeeded(sandbox, intent)
+    charge = _mark_succeeded(sandbox, intent)
     _complete(sandbox, session, "paid", email)
     sandbox.events.emit("checkout.session.completed", session)
+    if charge["_dispute_reason"] is not None:  # Stripe's dispute test cards
+        open_dispute(sandbox, charge, None, charge["_dispute_reason"])
     return PaymentOutcome("paid", session)
 
 
@@ -119,11 +128,14 @@ def _decline(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
     return PaymentOutcome("declined", session, card.message)
 
 
-def _mark_succeeded(sandbox: Sandbox, intent: dict[str, Any]) -> None:
+def _mark_succeeded(sandbox: Sandbox, intent: dict[str, Any]) -> dict[str, Any]:
+    card = card_behaviour(intent.get("_card_number", "")) or SUCCEEDS
+    charge = create_charge(sandbox, intent, card)
     intent.update(status="succeeded", amount_received=intent["amount"],
-                  latest_charge=new_id("ch"), last_payment_error=None, next_action=None)
+                  latest_charge=charge["id"], last_payment_error=None, next_action=None)
     sandbox.store.put_object(PAYMENT_INTENT, intent)
     sandbox.events.emit("payment_intent.succeeded", intent)
+    return charge
 
 
 def _mark_failed(sandbox: Sandbox, intent: dict[str, Any], card: CardBehaviour) -> None:

@@ -14,6 +14,8 @@ class CardBehaviour:
     decline_code: str | None = None
     error_code: str | None = None
     message: str | None = None
+    refunds: str = "succeed"  # succeed | pending (then succeed) | fail (succeed, then fail)
+    dispute_reason: str | None = None  # the charge is disputed at once, for this reason
 
 
 _DECLINED = "Your card was declined."
@@ -29,7 +31,17 @@ TEST_CARDS: dict[str, CardBehaviour] = {
                                       "Your card has expired."),
     "4000002760003184": CardBehaviour("authenticates", "visa"),
     "4000002500003155": CardBehaviour("authenticates", "visa"),
+    # Stripe's "Simulate an asynchronous refund" cards: a refund starts `pending` and
+    # succeeds later, or starts `succeeded` and fails later (see refund_outcomes.py).
+    "4000000000007726": CardBehaviour("succeeds", "visa", refunds="pending"),
+    "4000000000005126": CardBehaviour("succeeds", "visa", refunds="fail"),
+    # Stripe's "Simulate a dispute" cards: the charge succeeds, then is disputed.
+    "4000000000000259": CardBehaviour("succeeds", "visa", dispute_reason="fraudulent"),
+    "4000000000002685": CardBehaviour("succeeds", "visa",
+                                      dispute_reason="product_not_received"),
 }
+
+SUCCEEDS = CardBehaviour("succeeds", "visa")
 
 AUTHENTICATION_FAILED = CardBehaviour(
     "declines", "visa", None, "payment_intent_authentication_failure",
@@ -43,9 +55,12 @@ BANK_DECLINED = CardBehaviour(
 
 def card_behaviour(number: str) -> CardBehaviour | None:
     """The behaviour of a test card, ignoring spaces and dashes; None if not a test card."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return TEST_CARDS.get(digits)
+    return TEST_CARDS.get(digits(number))
+
+
+def digits(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
 
 
 def last4(number: str) -> str:
-    return "".join(ch for ch in number if ch.isdigit())[-4:]
+    return digits(number)[-4:]

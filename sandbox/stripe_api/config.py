@@ -21,3 +21,4 @@ class SandboxConfig:
     max_attempts: int = 8
     delivery_timeout_seconds: float = 10.0
     public_url: str | None = None
+    refund_settle_seconds: float = 30.0

@@ -34,14 +34,20 @@ class EventLog:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def emit(self, event_type: str, obj: dict[str, Any],
-             origin: RequestOrigin | None = None) -> dict[str, Any]:
+             origin: RequestOrigin | None = None,
+             previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record `event_type` for `obj`; `previous` holds the changed fields' old values
+        (Stripe's `data.previous_attributes`, sent on `*.updated` events)."""
         origin = origin or RequestOrigin()
+        data: dict[str, Any] = {"object": public(obj)}
+        if previous is not None:
+            data["previous_attributes"] = previous
         event = {
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
             "created": self.clock.timestamp(),
-            "data": {"object": public(obj)},
+            "data": data,
             "livemode": False,
             "pending_webhooks": len(self.endpoints),
             "request": {"id": origin.request_id, "idempotency_key": origin.idempotency_key},

@@ -1,5 +1,7 @@
 """Builders for Stripe-shaped objects: Checkout Session, line item, PaymentIntent, Refund.
 
+Charges and disputes: charge_objects.py.
+
 Fields the sandbox does not model are present and null (or empty), as Stripe
 sends them, so clients that decode strictly see the shape they expect.
 Keys starting with `_` are the sandbox's own bookkeeping and never leave it.
@@ -169,27 +171,34 @@ def payment_intent(session: dict[str, Any], now: int) -> dict[str, Any]:
         "payment_method_types": ["card"],
         "receipt_email": None,
         "status": "requires_payment_method",
-        "_amount_refunded": 0,
     }
 
 
-def refund(intent: dict[str, Any], amount: int, metadata: dict[str, str],
-           reason: str | None, now: int) -> dict[str, Any]:
+def refund(charge: dict[str, Any], amount: int, metadata: dict[str, str],
+           reason: str | None, status: str, now: int) -> dict[str, Any]:
+    """A Refund of `charge`, `pending` or `succeeded` when made (refund_outcomes.py moves it)."""
     return {
         "id": new_id("re"),
         "object": "refund",
         "amount": amount,
         "balance_transaction": new_id("txn"),
-        "charge": intent["latest_charge"],
+        "charge": charge["id"],
         "created": now,
-        "currency": intent["currency"],
+        "currency": charge["currency"],
+        "description": None,
         "destination_details": {"card": {"type": "refund"}, "type": "card"},
+        "failure_balance_transaction": None,
+        "failure_reason": None,
+        "instructions_email": None,
         "metadata": metadata,
-        "payment_intent": intent["id"],
+        "next_action": None,
+        "payment_intent": charge["payment_intent"],
+        "payment_method": charge["payment_method"],
+        "pending_reason": "processing" if status == "pending" else None,
         "reason": reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
-        "status": "succeeded",
+        "status": status,
         "transfer_reversal": None,
     }
 

@@ -1,4 +1,9 @@
-"""`POST /v1/refunds` against a PaymentIntent's charge, with Stripe's refusals."""
+"""Refunds made: `POST /v1/refunds` and the Dashboard's, with Stripe's refusals.
+
+A refund starts `succeeded`, or `pending` on a charge whose card says so; a test
+card may also have it fail later. That later outcome is booked here as a
+settlement, and applied by refund_outcomes.py when the sandbox clock says it is due.
+"""
 
 from __future__ import annotations
 
@@ -6,72 +11,88 @@ from typing import Any
 
 from sandbox.stripe_api import objects
 from sandbox.stripe_api import params as p
-from sandbox.stripe_api.checkout_sessions import PAYMENT_INTENT
+from sandbox.stripe_api.charges import add_refunded, disputes_of, find_charge, refundable
 from sandbox.stripe_api.errors import invalid_request
 from sandbox.stripe_api.events import RequestOrigin
 from sandbox.stripe_api.state import Sandbox
 
 REFUND = "refund"
-_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
+SETTLEMENT = "refund_settlement"
+REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
+# A charge whose dispute took its money back cannot be refunded as well.
+DISPUTED_STATUSES = {"needs_response", "under_review", "lost"}
 _ACCEPTED = {"payment_intent", "charge", "amount", "metadata", "reason", "expand",
              "instructions_email", "refund_application_fee", "reverse_transfer"}
 
 
 def create_refund(sandbox: Sandbox, params: dict[str, Any],
                   origin: RequestOrigin) -> dict[str, Any]:
+    """`POST /v1/refunds`."""
     p.reject_unknown(params, _ACCEPTED)
-    intent = _refunded_intent(sandbox, params)
-    reason = p.optional_string(params, "reason")
-    if reason is not None and reason not in _REASONS:
+    charge = find_charge(sandbox, charge_id=p.optional_string(params, "charge"),
+                         payment_intent=p.optional_string(params, "payment_intent"))
+    amount = None if params.get("amount") in (None, "") else p.integer(
+        params["amount"], "amount", minimum=1)
+    return issue_refund(sandbox, charge, amount, p.metadata(params.get("metadata")),
+                        p.optional_string(params, "reason"), origin)
+
+
+def issue_refund(sandbox: Sandbox, charge: dict[str, Any], amount: int | None,
+                 metadata: dict[str, str], reason: str | None,
+                 origin: RequestOrigin) -> dict[str, Any]:
+    """Refund `amount` of `charge` (all that remains if None): `refund.created` and
+    `charge.refunded` (the charge with its running `amount_refunded`)."""
+    if reason is not None and reason not in REASONS:
         raise invalid_request(
             "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
             param="reason")
-    amount = _amount(params, intent)
-    refund = objects.refund(intent, amount, p.metadata(params.get("metadata")), reason,
-                            sandbox.clock.timestamp())
-    intent["_amount_refunded"] += amount
-    sandbox.store.put_object(PAYMENT_INTENT, intent)
+    _refuse_if_not_refundable(sandbox, charge)
+    amount = _checked_amount(charge, amount)
+    status = "pending" if charge["_refunds"] == "pending" else "succeeded"
+    refund = objects.refund(charge, amount, metadata, reason, status, sandbox.clock.timestamp())
     sandbox.store.put_object(REFUND, refund)
+    add_refunded(sandbox, charge, amount)
+    _book_settlement(sandbox, refund, charge["_refunds"])
     sandbox.events.emit("refund.created", refund, origin)
+    sandbox.events.emit("charge.refunded", charge, origin)
     return refund
 
 
-def _refunded_intent(sandbox: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
-    intent_id = p.optional_string(params, "payment_intent")
-    charge_id = p.optional_string(params, "charge")
-    if intent_id is None and charge_id is not None:
-        intent_id = next((i["id"] for i in sandbox.store.list_objects(PAYMENT_INTENT)
-                          if i["latest_charge"] == charge_id), None)
-        if intent_id is None:
-            raise invalid_request(f"No such charge: '{charge_id}'", param="charge",
-                                  code="resource_missing")
-    if intent_id is None:
-        raise invalid_request(
-            "One of the following params should be provided for this request: "
-            "payment_intent or charge.", code="parameter_missing")
-    intent = sandbox.store.get_object(PAYMENT_INTENT, intent_id)
-    if intent is None:
-        # A parameter naming a missing object is a 400 at Stripe, a missing URL id a 404.
-        raise invalid_request(f"No such payment_intent: '{intent_id}'", param="payment_intent",
-                              code="resource_missing")
-    if intent["status"] != "succeeded":
-        raise invalid_request(
-            f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
-            param="payment_intent")
-    if intent["_amount_refunded"] >= intent["amount_received"]:
-        raise invalid_request(f"Charge {intent['latest_charge']} has already been refunded.",
+def _refuse_if_not_refundable(sandbox: Sandbox, charge: dict[str, Any]) -> None:
+    if any(d["status"] in DISPUTED_STATUSES for d in disputes_of(sandbox, charge)):
+        raise invalid_request(f"Charge {charge['id']} has been charged back; cannot issue a "
+                              "refund.", code="charge_disputed")
+    if refundable(charge) <= 0:
+        raise invalid_request(f"Charge {charge['id']} has already been refunded.",
                               code="charge_already_refunded")
-    return intent
 
 
-def _amount(params: dict[str, Any], intent: dict[str, Any]) -> int:
-    remaining: int = intent["amount_received"] - intent["_amount_refunded"]
-    if params.get("amount") in (None, ""):
+def _checked_amount(charge: dict[str, Any], amount: int | None) -> int:
+    remaining = refundable(charge)
+    if amount is None:
         return remaining
-    amount = p.integer(params["amount"], "amount", minimum=1)
     if amount > remaining:
         raise invalid_request(
-            f"Refund amount ({amount} {intent['currency']}) is greater than unrefunded amount "
-            f"on charge ({remaining} {intent['currency']})", param="amount",
+            f"Refund amount ({amount} {charge['currency']}) is greater than unrefunded amount "
+            f"on charge ({remaining} {charge['currency']})", param="amount",
             code="amount_too_large")
     return amount
+
+
+def _book_settlement(sandbox: Sandbox, refund: dict[str, Any], behaviour: str) -> None:
+    """The test cards' later outcome: pending → succeeded, or succeeded → failed."""
+    if behaviour not in ("pending", "fail"):
+        return
+    sandbox.store.put_object(SETTLEMENT, {
+        "id": f"{refund['id']}.settlement", "refund": refund["id"], "status": "due",
+        "outcome": "succeeded" if behaviour == "pending" else "failed",
+        "settles_at": refund["created"] + sandbox.config.refund_settle_seconds,
+        "clock_offset": sandbox.clock.offset_seconds})
+
+
+def load_refund(sandbox: Sandbox, refund_id: str) -> dict[str, Any] | None:
+    return sandbox.store.get_object(REFUND, refund_id)
+
+
+def refunds_of_charge(sandbox: Sandbox, charge_id: str) -> list[dict[str, Any]]:
+    return [r for r in sandbox.store.list_objects(REFUND) if r["charge"] == charge_id]
