@@ -47,3 +47,12 @@ class CheckoutRejected(CheckoutUnavailable, ServiceRejected):
     The processor parks the payment as for any `ServiceRejected` (ADR 0012); a request
     that meets it answers like any other Stripe failure (`CheckoutUnavailable`, 500).
     """
+
+
+class AdminRoleRequired(PaymentError):
+    """Only an admin may order a refund."""
+
+
+class IdempotencyKeyReused(PaymentError):
+    """An `Idempotency-Key` already used for another request (another order, amount or
+    reason): nothing is done, so a client's mistake never becomes a second refund."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-PRIVILEGED_ROLES = frozenset({"admin", "auditor"})
+ADMIN_ROLE = "admin"
+PRIVILEGED_ROLES = frozenset({ADMIN_ROLE, "auditor"})
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -15,3 +16,8 @@ class Caller(msgspec.Struct, frozen=True):
     def may_read(self, owner_id: str) -> bool:
         """Owners read their own payments; admins and auditors read any."""
         return self.user_id == owner_id or self.role in PRIVILEGED_ROLES
+
+    @property
+    def may_refund(self) -> bool:
+        """Refunds are an operator's decision: admins only (auditors read, never act)."""
+        return self.role == ADMIN_ROLE

@@ -23,10 +23,14 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from domain.refund import REFUND_REASONS
+
 ERROR_MEANINGS = {
     400: "The request is malformed or cannot be honoured (the message says which)",
     401: "User not authenticated: no, a malformed, an expired or a forged JWT",
+    403: "Admin role required",
     404: "Order not found (also an order that belongs to someone else)",
+    409: "Idempotency-Key reused with a different request",
     413: "Payload too large",
     429: "Too many requests (create-session per user); Retry-After says when to try again",
     500: "Internal server error (Stripe refused the session, or a fault of ours: see the logs)",
@@ -97,4 +101,44 @@ class WebhookOperation(PublicOperation):
         self.request_body = RequestBody(
             required=True,
             content={"application/json": OpenAPIMediaType(schema=WEBHOOK_EVENT_SCHEMA)},
+        )
+
+
+IDEMPOTENCY_KEY_PARAMETER = Parameter(
+    name="Idempotency-Key",
+    param_in="header",
+    required=True,
+    description=(
+        "Names the refund: the same key with the same body answers the same 202 and refunds "
+        "nothing more; with another body, 409. One key space for all admins (ADR 0023)."
+    ),
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[ -~]+$"),
+)
+REFUND_REQUEST_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["orderId"],
+    additional_properties=False,
+    properties={
+        "orderId": Schema(type=OpenAPIType.STRING, min_length=1, max_length=200),
+        "amount": Schema(
+            type=OpenAPIType.NUMBER,
+            exclusive_minimum=0,
+            description="Major units (50.00); leave it out to refund all that remains refundable",
+        ),
+        "reason": Schema(
+            type=OpenAPIType.STRING, enum=sorted(REFUND_REASONS), description="Stripe's reasons"
+        ),
+    },
+)
+
+
+@dataclass
+class RefundOperation(Operation):
+    """`POST /refunds`: the handler reads the key and the body's exact digits itself."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [IDEMPOTENCY_KEY_PARAMETER]
+        self.request_body = RequestBody(
+            required=True,
+            content={"application/json": OpenAPIMediaType(schema=REFUND_REQUEST_SCHEMA)},
         )

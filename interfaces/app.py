@@ -15,6 +15,7 @@ from interfaces.composition import ServiceGraph
 from interfaces.controllers.health import HealthController
 from interfaces.controllers.history import HistoryController
 from interfaces.controllers.payments import PaymentsController
+from interfaces.controllers.refunds import RefundsController
 from interfaces.controllers.webhook import WebhookController
 from interfaces.errors import handle_error
 from interfaces.lifecycle import running
@@ -28,6 +29,7 @@ PAYMENT_CONTROLLERS: list[ControllerRouterHandler] = [
     PaymentsController,
     WebhookController,
     HistoryController,
+    RefundsController,
 ]
 
 
@@ -47,6 +49,7 @@ def create_app(graph: ServiceGraph, *, create_session_rate_limit: int | None = N
         "create_checkout_session": graph.create_checkout_session,
         "get_payment_status": graph.get_payment_status,
         "get_payment_history": graph.get_payment_history,
+        "request_refund": graph.request_refund,
         "apply_stripe_event": graph.apply_stripe_event,
         "webhook_signature": graph.webhook_signature,
         "webhook_meter": metrics,

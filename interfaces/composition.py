@@ -2,7 +2,7 @@
 
 One function for every process and every test tier (cosmicpython's `bootstrap.py`):
 any port can be given instead of built (`ledger=`, `orders=`, `inventory=`,
-`checkout=`, `status_view=`, `clock=`, `mongo=`, and `workers=` for what runs
+`checkout=`, `status_view=`, `clock=`, `mongo=`, `refund_keys=`, and `workers=` for what runs
 beside the requests), so tests hand in their fakes and get the use cases production
 runs. Each part is built the first time it is asked for, so a command builds what it
 uses: `payments worker` asks for the background workers, never for the HTTP side
@@ -23,6 +23,8 @@ from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
 from application.ports import CheckoutGateway, Clock, Inventory, OrderDirectory, PaymentStatusView
 from application.reconcile import Reconcile
+from application.refund_keys import RefundKeys
+from application.refunds import RequestRefund
 from application.status import GetPaymentHistory, GetPaymentStatus
 from infrastructure.clock import SystemClock
 from infrastructure.effects.effect_workers import WorkerSettings
@@ -40,6 +42,7 @@ from infrastructure.mongo.status_view import MongoPaymentStatusView
 from infrastructure.neighbours.inventory import HttpInventory
 from infrastructure.neighbours.order_directory import HttpOrderDirectory
 from infrastructure.readiness_probes import EventStoreProbe, MongoProbe, NotConfiguredProbe
+from infrastructure.refunds.keys_for_store import refund_keys_for
 from infrastructure.settings import Settings
 from infrastructure.stripe.checkout_gateway import StripeCheckoutGateway
 from infrastructure.stripe.unconfigured_checkout import UnconfiguredCheckoutGateway
@@ -77,6 +80,7 @@ def bootstrap(
     status_view: PaymentStatusView | None = None,
     clock: Clock | None = None,
     mongo: MongoConnection | None = None,
+    refund_keys: RefundKeys | None = None,
     workers: Sequence[BackgroundWorker] | None = None,
 ) -> ServiceGraph:
     """The service's graph from `settings`, with whatever is given in place of its own."""
@@ -88,6 +92,7 @@ def bootstrap(
         "status_view": status_view,
         "clock": clock,
         "mongo": mongo,
+        "refund_keys": refund_keys,
         "workers": None if workers is None else list(workers),
     }
     return ServiceGraph(settings, {name: part for name, part in given.items() if part is not None})
@@ -173,6 +178,11 @@ class ServiceGraph:
         self.closers.append(view.close)
         return view
 
+    @cached_property
+    def refund_keys(self) -> RefundKeys:
+        """The refunds API's idempotency keys, in the event store's own database."""
+        return refund_keys_for(self.ledger)
+
     # -- the use cases -----------------------------------------------------------
 
     @cached_property
@@ -181,7 +191,7 @@ class ServiceGraph:
 
     @cached_property
     def apply_stripe_event(self) -> ApplyStripeEvent:
-        return ApplyStripeEvent(self.ledger, self.settings.payment_failed_policy)
+        return ApplyStripeEvent(self.ledger, self.settings.payment_failed_policy, self.checkout)
 
     @cached_property
     def get_payment_status(self) -> GetPaymentStatus:
@@ -190,6 +200,10 @@ class ServiceGraph:
     @cached_property
     def get_payment_history(self) -> GetPaymentHistory:
         return GetPaymentHistory(self.ledger)
+
+    @cached_property
+    def request_refund(self) -> RequestRefund:
+        return RequestRefund(self.ledger, self.refund_keys, self.clock)
 
     @cached_property
     def reconcile(self) -> Reconcile:

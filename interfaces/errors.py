@@ -21,7 +21,9 @@ from litestar.status_codes import (
 )
 
 from application.errors import (
+    AdminRoleRequired,
     CheckoutUnavailable,
+    IdempotencyKeyReused,
     OrderNotFound,
     OrderNotPayable,
     OrderServiceUnavailable,
@@ -29,7 +31,14 @@ from application.errors import (
     ServiceRejected,
 )
 from application.stripe_events import MalformedStripeEvent
-from domain.errors import InvalidAmount, InvalidOrder
+from domain.errors import (
+    InvalidAmount,
+    InvalidOrder,
+    InvalidRefundAmount,
+    InvalidRefundReason,
+    PaymentNotRefundable,
+    RefundExceedsRefundable,
+)
 from interfaces.rate_limit import RESET_HEADER
 from interfaces.webhook_signature import InvalidSignature
 
@@ -72,7 +81,13 @@ FIXED_ANSWERS: dict[type[Exception], tuple[int, str]] = {
     InvalidSignature: (400, "Invalid signature"),
     MalformedStripeEvent: (400, "Invalid payload"),
     NotAuthorizedException: (401, "User not authenticated"),
+    AdminRoleRequired: (403, "Admin role required"),
+    IdempotencyKeyReused: (409, "Idempotency-Key reused with a different request"),
+    PaymentNotRefundable: (400, "Payment is not refundable"),
+    RefundExceedsRefundable: (400, "Refund exceeds the refundable amount"),
 }
+# Refused with their own words: the admin's amount or reason, and what is wrong with it.
+OWN_WORDS_400 = (OrderNotPayable, BadRequest, InvalidRefundAmount, InvalidRefundReason)
 
 
 def error_response(
@@ -85,7 +100,7 @@ def error_response(
 
 def answer_for(error: Exception) -> tuple[int, str]:
     """The status and client-facing message for any error raised while handling a request."""
-    if isinstance(error, OrderNotPayable | BadRequest):
+    if isinstance(error, OWN_WORDS_400):
         return 400, str(error)
     for kind in type(error).__mro__:
         if kind in FIXED_ANSWERS:
