@@ -30,7 +30,7 @@ class RefundAcceptedBody(msgspec.Struct):
     orderId: str
     amount: MajorUnits
     currency: str
-    status: str = PENDING
+    status: str
 
     @classmethod
     def of(cls, accepted: RefundAccepted) -> RefundAcceptedBody:
@@ -39,6 +39,7 @@ class RefundAcceptedBody(msgspec.Struct):
             orderId=accepted.order_id,
             amount=_major_units(accepted.amount),
             currency=accepted.amount.currency,
+            status=PENDING,
         )
 
 
