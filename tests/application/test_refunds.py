@@ -9,13 +9,14 @@ import pytest
 
 from application.errors import AdminRoleRequired, IdempotencyKeyReused, OrderNotFound
 from application.identity import Caller
-from application.refund_keys import RefundKey, fingerprint_of, refund_id_for
+from application.refund_keys import RefundKey, RefundKeys, fingerprint_of, refund_id_for
 from application.refunds import RefundAccepted, RefundRequest, RequestRefund
 from application.stripe_events import decode_stripe_event
 from domain.errors import InvalidRefundAmount, PaymentNotRefundable, RefundExceedsRefundable
 from domain.lifecycle import PaymentStatus
 from domain.money import Money
 from domain.order import OrderLine
+from infrastructure.refunds.keys_for_store import refund_keys_for
 from interfaces.composition import bootstrap
 from tests.application.conftest import AUDITOR, BUYER, World
 from tests.fakes import InMemoryRefundKeys, an_order
@@ -29,9 +30,9 @@ TOTAL = Money(20498, "usd")
 class Desk:
     """The use case as bootstrap builds it, over the world's store and in-memory keys."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, keys: RefundKeys | None = None) -> None:
         self.world = world
-        self.keys = InMemoryRefundKeys()
+        self.keys = keys or InMemoryRefundKeys()
         graph = bootstrap(
             settings_for_tests(),
             ledger=world.ledger,
@@ -192,3 +193,21 @@ async def test_concurrent_refunds_never_refund_more_than_was_paid(desk: Desk) ->
     refused = [answer for answer in answers if isinstance(answer, RefundExceedsRefundable)]
     assert (len(granted), len(refused)) == (1, 2)
     assert desk.world.payment("ord_1").refundable == Money(5498, "usd")
+
+
+async def test_one_key_at_once_records_one_refund_with_the_stores_own_key_table(
+    world: World,
+) -> None:
+    desk = Desk(world, refund_keys_for(world.ledger))
+    await desk.pay()
+    answers = await asyncio.gather(*(desk.refund("key-1", amount="50") for _ in range(4)))
+    assert len(set(answers)) == 1
+    bodies = await asyncio.gather(
+        desk.refund("key-2", amount="10"), desk.refund("key-2", amount="20"), return_exceptions=True
+    )
+    assert sorted(type(body).__name__ for body in bodies) == [
+        "IdempotencyKeyReused",
+        "RefundAccepted",
+    ]
+    payment = desk.world.payment("ord_1")
+    assert len(payment.refunds) == 2
