@@ -4,10 +4,15 @@ with Stripe's refund and charge events; and refunds made in the Dashboard."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import stripe
 
+from sandbox.stripe_api.config import SandboxConfig
+from sandbox.stripe_api.events import RequestOrigin
+from sandbox.stripe_api.refunds import create_refund
+from sandbox.stripe_api.state import build_sandbox
 from tests.fixtures.stripe_sandbox import Event, RunningStripeSandbox, StripeSandboxFactory
 from tests.sandbox.paid import PLAIN, REFUND_FAILS, REFUND_PENDING, TOTAL, paid
 from tests.sandbox.session_params import session_params
@@ -79,8 +84,8 @@ async def test_refunds_on_the_asynchronous_cards_settle_when_the_clock_passes(
     to_fail = await client.v1.refunds.create_async(
         params={"payment_intent": failing.payment_intent, "amount": 1000})
 
-    early = sandbox.advance_clock(599)
-    due = sandbox.advance_clock(2)
+    early = sandbox.advance_clock(570)  # margins for a slow machine: timestamps are whole s
+    due = sandbox.advance_clock(60)
     succeeded = await client.v1.refunds.retrieve_async(to_succeed.id)
     failed = await client.v1.refunds.retrieve_async(to_fail.id)
     failure = sandbox.wait_for_event("refund.failed")["data"]["object"]
@@ -158,3 +163,22 @@ async def test_an_unpaid_session_cannot_be_refunded_from_the_dashboard(
     assert refused.status_code == 400 and nothing.status_code == 400
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.refunds.create_async(params={"charge": "ch_missing"})
+
+
+def test_a_payment_kept_from_before_charges_were_objects_is_refunded_from_its_remainder(
+    tmp_path: Path,
+) -> None:
+    """A `--data-dir` written by an older sandbox kept the refunded total on the intent."""
+    sandbox = build_sandbox(SandboxConfig(data_dir=tmp_path))
+    sandbox.store.put_object("payment_intent", {
+        "id": "pi_old", "object": "payment_intent", "amount": TOTAL, "amount_received": TOTAL,
+        "currency": "usd", "created": 1, "metadata": {"orderId": "order-old"},
+        "payment_method": None, "status": "succeeded", "latest_charge": "ch_old",
+        "_amount_refunded": 1000})
+
+    refund = create_refund(sandbox, {"payment_intent": "pi_old"}, RequestOrigin())
+
+    assert (refund["charge"], refund["amount"]) == ("ch_old", TOTAL - 1000)
+    charge = sandbox.store.get_object("charge", "ch_old")
+    assert charge is not None and (charge["amount_refunded"], charge["refunded"]) == (TOTAL, True)
+    sandbox.store.close()
