@@ -6,13 +6,18 @@ import asyncio
 import logging
 from enum import StrEnum
 
+from application.errors import CheckoutRejected
 from application.ledger import PaymentConflict, PaymentLedger
+from application.money_alerts import alert_on_money_going_back
+from application.money_back import concerns, record_money_back
+from application.ports import CheckoutGateway
 from application.stripe_events import (
     CHECKOUT_ASYNC_FAILED,
     CHECKOUT_ASYNC_SUCCEEDED,
     CHECKOUT_COMPLETED,
     CHECKOUT_EVENTS,
     CHECKOUT_EXPIRED,
+    MONEY_BACK_EVENTS,
     PAYMENT_INTENT_FAILED,
     CheckoutSessionObject,
     StripeEvent,
@@ -40,17 +45,42 @@ class ApplyStripeEvent:
 
     Duplicates, stale events after a terminal state and events about sessions
     that are not ours change nothing; the webhook still answers 200.
+
+    A refund, charge or dispute event no orderId names (a dispute, a refund made in the
+    dashboard) is traced to its order through its PaymentIntent's metadata, read from
+    Stripe (`checkout`); without it such an event is not ours.
     """
 
-    def __init__(self, ledger: PaymentLedger, policy: FailedPaymentPolicy) -> None:
+    def __init__(
+        self,
+        ledger: PaymentLedger,
+        policy: FailedPaymentPolicy,
+        checkout: CheckoutGateway | None = None,
+    ) -> None:
         self._ledger = ledger
         self._policy = policy
+        self._checkout = checkout
 
     async def __call__(self, event: StripeEvent) -> Outcome:
-        return await asyncio.to_thread(self.apply, event)
+        order_id = await self.order_of(event)
+        return await asyncio.to_thread(self.apply, event, order_id)
 
-    def apply(self, event: StripeEvent) -> Outcome:
-        order_id = self._order_id_of(event)
+    async def order_of(self, event: StripeEvent) -> str | None:
+        """The order the event is about: named in its object, or in its PaymentIntent's."""
+        named = self._order_id_of(event)
+        if named or event.type not in MONEY_BACK_EVENTS or self._checkout is None:
+            return named
+        intent = event.money_back().payment_intent
+        if not intent:
+            return None
+        try:
+            return (await self._checkout.retrieve_payment_intent(intent)).order_id
+        except CheckoutRejected:  # no PaymentIntent Stripe knows: not ours
+            return None
+
+    def apply(self, event: StripeEvent, order_id: str | None = None) -> Outcome:
+        """Records the event; `order_id` as `order_of` found it (else named in the event)."""
+        order_id = order_id or self._order_id_of(event)
         for _ in range(CONFLICT_RETRIES):
             payment = self._ledger.find(order_id) if order_id else None
             if payment is None:
@@ -69,18 +99,20 @@ class ApplyStripeEvent:
             if not payment.pending_events:
                 self._log(event, order_id, "no change")
                 return Outcome.NO_CHANGE
+            recorded = list(payment.pending_events)
             try:
                 self._ledger.record(payment)
             except PaymentConflict:
                 continue
             self._log(event, order_id, "recorded", status=payment.status.value)
             _alert_if_stray_money(payment, event)
+            alert_on_money_going_back(payment, recorded)
             return Outcome.RECORDED
         raise PaymentConflict(f"order {order_id}: too many concurrent writers")
 
-    def preview(self, event: StripeEvent) -> Outcome:
+    def preview(self, event: StripeEvent, order_id: str | None = None) -> Outcome:
         """What `apply` would do now, recording nothing (for `payments reconcile --dry-run`)."""
-        order_id = self._order_id_of(event)
+        order_id = order_id or self._order_id_of(event)
         payment = self._ledger.find(order_id) if order_id else None
         if payment is None or not self._concerns(payment, event):
             return Outcome.IGNORED
@@ -98,6 +130,8 @@ class ApplyStripeEvent:
             return event.checkout_session().order_id
         if event.type == PAYMENT_INTENT_FAILED:
             return event.payment_intent().order_id
+        if event.type in MONEY_BACK_EVENTS:
+            return event.money_back().order_id
         return None
 
     @staticmethod
@@ -121,12 +155,17 @@ class ApplyStripeEvent:
                 },
             )
             return False
+        if event.type in MONEY_BACK_EVENTS:
+            return concerns(payment, event)
         if event.type not in CHECKOUT_EVENTS:
             return True
         session = event.checkout_session()
         return session.id == payment.checkout_session_id or _is_money(event, session)
 
     def _decide(self, payment: Payment, event: StripeEvent) -> None:
+        if event.type in MONEY_BACK_EVENTS:
+            record_money_back(payment, event)
+            return
         if event.type == PAYMENT_INTENT_FAILED:
             intent = event.payment_intent()
             payment.decline(event.id, intent.id, intent.decline_message, self._policy)

@@ -8,19 +8,22 @@ import time
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from application.errors import OrderNotFound, ServiceRejected
+from application.errors import CheckoutRejected, OrderNotFound, ServiceRejected
 from application.ledger import PaymentConflict, PaymentLedger
+from application.money_alerts import alert_on_money_going_back
 from application.ports import CheckoutGateway, EffectMeter, Inventory, OrderDirectory
 from domain.effects import (
     CancelOrder,
     CloseCheckout,
     ConfirmOrder,
     Effect,
+    IssueRefund,
     RefundPayment,
     ReleaseStock,
 )
 from domain.order import OrderStatus
 from domain.payment import Payment
+from domain.refund import OWED_REFUND, STRAY_REFUND_PREFIX, refund_status
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 5
@@ -41,6 +44,10 @@ EVENTS_THAT_OWE_NOTHING = tuple(
         "Refunded",
         "OrderFoundCancelled",
         "StrayPaymentRefunded",
+        "RefundRefused",
+        "DisputeOpened",
+        "DisputeUpdated",
+        "DisputeClosed",
     )
 )
 """Events after which a payment owes nothing new: opening it, waiting, and the facts that
@@ -148,14 +155,42 @@ class SettlePayment:
             case CancelOrder(order_id=order_id):
                 await self._orders.set_status(order_id, OrderStatus.CANCELLED)
                 return Payment.record_order_cancelled
-            case RefundPayment(payment_intent=intent, amount=amount, stray_session=stray):
-                refund_id = await self._checkout.refund(
-                    intent, amount, idempotency_key=refund_key(effect)
-                )
-                if stray is not None:
-                    return lambda p: p.record_stray_refunded(stray, refund_id)
-                return lambda p: p.record_refunded(refund_id)
+            case RefundPayment():
+                return await self._refund_owed(effect)
+            case IssueRefund():
+                return await self._issue_refund(effect)
         raise TypeError(f"unknown effect {effect!r} of order {payment.order_id}")
+
+    async def _refund_owed(self, effect: RefundPayment) -> Fact:
+        """Money the service owes back by itself: a late or wrong payment, a stray session's."""
+        receipt = await self._checkout.refund(
+            effect.payment_intent,
+            effect.amount,
+            refund_key(effect),
+            metadata=refund_metadata(effect),
+        )
+        status = refund_status(receipt.status)
+        stray = effect.stray_session
+        if stray is not None:
+            return lambda p: p.record_stray_refunded(stray, receipt.refund_id, status)
+        return lambda p: p.record_refunded(receipt.refund_id, status)
+
+    async def _issue_refund(self, effect: IssueRefund) -> Fact:
+        """An operator's refund; one Stripe refuses for good is recorded failed, not retried
+        (the operator may order another), and said so in an alert."""
+        try:
+            receipt = await self._checkout.refund(
+                effect.payment_intent,
+                effect.amount,
+                f"refund:{effect.refund_id}",
+                reason=effect.reason,
+                metadata={"orderId": effect.order_id, "refundId": effect.refund_id},
+            )
+        except CheckoutRejected as refusal:
+            why = str(refusal)
+            return lambda p: p.record_refund_refused(effect.refund_id, why)
+        status = refund_status(receipt.status)
+        return lambda p: p.record_refund_sent(effect.refund_id, receipt.refund_id, status)
 
     async def _confirm(self, order_id: str) -> Fact:
         """CONFIRMED; refused because the order was cancelled elsewhere, the money is for a
@@ -188,21 +223,32 @@ class SettlePayment:
                 fact(current)
             if not current.pending_events:
                 return current
+            recorded = list(current.pending_events)
             try:
                 self._ledger.record(current)
             except PaymentConflict:
                 current = self._ledger.load(payment.id)
                 continue
+            alert_on_money_going_back(current, recorded)
             return current
         raise PaymentConflict(f"order {payment.order_id}: too many concurrent writers")
 
 
 def refund_key(refund: RefundPayment) -> str:
-    """Stripe's idempotency key of a refund: one per PaymentIntent, each refunded once in
-    full, so two refunds of one order (its own money, a stray session's) never share one."""
+    """Stripe's idempotency key of a refund the service owes: one per PaymentIntent, each
+    refunded once in full, so two refunds of one order (its own money, a stray session's)
+    never share one. An operator's refund has its own, `refund:{refund_id}`."""
     if refund.payment_intent:
         return f"refund:{refund.payment_intent}"
     return f"refund:{refund.order_id}:{refund.stray_session or 'order'}"  # refused by Stripe
+
+
+def refund_metadata(refund: RefundPayment) -> dict[str, str]:
+    """What the refund's events carry back to us: its order, and which refund of it it is."""
+    key = (
+        OWED_REFUND if refund.stray_session is None else STRAY_REFUND_PREFIX + refund.stray_session
+    )
+    return {"orderId": refund.order_id, "refundId": key}
 
 
 class _Unmetered:

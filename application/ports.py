@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -47,6 +48,16 @@ class PaymentIntentState(msgspec.Struct, frozen=True):
 
     intent_id: str
     status: str
+    order_id: str | None = None
+    """The order in its metadata (our sessions put it there): how a dispute, or a refund
+    made in the dashboard, is traced back to its payment."""
+
+
+class RefundReceipt(msgspec.Struct, frozen=True):
+    """Stripe's answer to a refund: its id and status (`pending`, `succeeded`, `failed`…)."""
+
+    refund_id: str
+    status: str
 
 
 class CheckoutGateway(Protocol):
@@ -60,8 +71,16 @@ class CheckoutGateway(Protocol):
         """Makes an open session unpayable; returns `expired` or `already_closed`."""
         ...
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
-        """Refunds money received; returns Stripe's refund id."""
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
+        """Refunds money received; returns Stripe's refund as Stripe made it."""
         ...
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
@@ -102,6 +121,14 @@ class EffectMeter(Protocol):
     def effect_called(self, effect: Effect, outcome: str, seconds: float) -> None: ...
 
 
+class DisputeReport(msgspec.Struct, frozen=True):
+    """The payment's latest dispute: Stripe's status (`needs_response`, `won`, `lost`…)."""
+
+    status: str
+    amount: Money
+    reason: str
+
+
 class PaymentStatusReport(msgspec.Struct, frozen=True):
     """What `GET /payments/status/{orderId}` answers, before HTTP formatting."""
 
@@ -116,6 +143,9 @@ class PaymentStatusReport(msgspec.Struct, frozen=True):
     payment_intent: str | None = None
     customer_email: str | None = None
     user_email: str | None = None
+    refunded_amount: Money | None = None
+    """Refunds pending or succeeded and lost disputes (ADR 0022); None: nothing went back."""
+    dispute: DisputeReport | None = None
 
 
 class PaymentStatusView(Protocol):

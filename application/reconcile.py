@@ -35,8 +35,8 @@ from application.stripe_events import (
     CHECKOUT_ASYNC_FAILED,
     CHECKOUT_ASYNC_SUCCEEDED,
     CHECKOUT_COMPLETED,
+    CHECKOUT_EVENTS,
     CHECKOUT_EXPIRED,
-    PAYMENT_INTENT_FAILED,
     EventData,
     StripeEvent,
 )
@@ -208,13 +208,19 @@ class Reconcile:
     async def _submit(self, event: StripeEvent, summary: ReconcileSummary) -> None:
         if not event.is_handled:
             return
+        try:
+            order_id = await self._apply.order_of(event)
+        except CheckoutUnavailable as error:
+            summary.errors.append(f"event {event.id}: {error}")
+            return
         if summary.dry_run:
-            outcome = await asyncio.to_thread(self._apply.preview, event)
+            outcome = await asyncio.to_thread(self._apply.preview, event, order_id)
         else:
-            outcome = await self._apply(event)
+            outcome = await asyncio.to_thread(self._apply.apply, event, order_id)
         if outcome is not Outcome.RECORDED:
             return
-        session_id, order_id = _ids_of(event)
+        session_id = _session_of(event)
+        order_id = order_id or ""
         payment = await asyncio.to_thread(self._ledger.find, order_id) if order_id else None
         status = "" if summary.dry_run or payment is None else payment.status.value
         summary.changes.append(ReconcileChange(order_id, session_id, event.id, event.type, status))
@@ -258,8 +264,5 @@ def _opened_by_us_before(session: CheckoutSession, moment: datetime) -> bool:
     return bool(session.attempt) and session.created is not None and session.created <= moment
 
 
-def _ids_of(event: StripeEvent) -> tuple[str, str]:
-    if event.type == PAYMENT_INTENT_FAILED:
-        return "", event.payment_intent().order_id or ""
-    session = event.checkout_session()
-    return session.id, session.order_id or ""
+def _session_of(event: StripeEvent) -> str:
+    return event.checkout_session().id if event.type in CHECKOUT_EVENTS else ""

@@ -10,13 +10,15 @@ import msgspec
 from application.errors import OrderNotFound
 from application.identity import Caller
 from application.ledger import PaymentLedger
-from application.ports import PaymentStatusReport, PaymentStatusView
+from application.ports import DisputeReport, PaymentStatusReport, PaymentStatusView
 from domain.audit_chain import CHAIN_FIELDS
 from domain.payment import Payment, payment_id_for
 
 
 def report_of(payment: Payment) -> PaymentStatusReport:
     """The status report of a payment, rebuilt from the event store."""
+    refunded = payment.refunded_amount
+    dispute = payment.dispute
     return PaymentStatusReport(
         order_id=payment.order_id,
         user_id=payment.user_id,
@@ -29,6 +31,8 @@ def report_of(payment: Payment) -> PaymentStatusReport:
         payment_intent=payment.payment_intent,
         customer_email=payment.customer_email,
         user_email=payment.user_email,
+        refunded_amount=refunded if refunded.minor else None,
+        dispute=DisputeReport(dispute.status, dispute.amount, dispute.reason) if dispute else None,
     )
 
 

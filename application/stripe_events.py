@@ -15,11 +15,35 @@ CHECKOUT_ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
 CHECKOUT_ASYNC_FAILED = "checkout.session.async_payment_failed"
 CHECKOUT_EXPIRED = "checkout.session.expired"
 PAYMENT_INTENT_FAILED = "payment_intent.payment_failed"
+REFUND_CREATED = "refund.created"
+REFUND_UPDATED = "refund.updated"
+REFUND_FAILED = "refund.failed"
+CHARGE_REFUND_UPDATED = "charge.refund.updated"
+CHARGE_REFUNDED = "charge.refunded"
+DISPUTE_CREATED = "charge.dispute.created"
+DISPUTE_UPDATED = "charge.dispute.updated"
+DISPUTE_CLOSED = "charge.dispute.closed"
+DISPUTE_FUNDS_WITHDRAWN = "charge.dispute.funds_withdrawn"
+DISPUTE_FUNDS_REINSTATED = "charge.dispute.funds_reinstated"
 
 CHECKOUT_EVENTS = frozenset(
     {CHECKOUT_COMPLETED, CHECKOUT_ASYNC_SUCCEEDED, CHECKOUT_ASYNC_FAILED, CHECKOUT_EXPIRED}
 )
-HANDLED_EVENTS = CHECKOUT_EVENTS | {PAYMENT_INTENT_FAILED}
+REFUND_EVENTS = frozenset({REFUND_CREATED, REFUND_UPDATED, REFUND_FAILED, CHARGE_REFUND_UPDATED})
+"""Events whose object is a Refund (`charge.refund.updated` too, despite its name)."""
+DISPUTE_EVENTS = frozenset(
+    {
+        DISPUTE_CREATED,
+        DISPUTE_UPDATED,
+        DISPUTE_CLOSED,
+        DISPUTE_FUNDS_WITHDRAWN,
+        DISPUTE_FUNDS_REINSTATED,
+    }
+)
+MONEY_BACK_EVENTS = REFUND_EVENTS | DISPUTE_EVENTS | {CHARGE_REFUNDED}
+"""Money going back: found through the object's PaymentIntent when no orderId names it."""
+HANDLED_EVENTS = CHECKOUT_EVENTS | {PAYMENT_INTENT_FAILED} | MONEY_BACK_EVENTS
+"""Every event type the service acts on: the webhook endpoint must be sent these."""
 
 
 class CustomerDetails(msgspec.Struct):
@@ -82,6 +106,69 @@ class PaymentIntentObject(msgspec.Struct):
         return (error.message or error.code or "") if error else ""
 
 
+Amount = Annotated[int, msgspec.Meta(ge=0)]
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
+
+
+class RefundObject(msgspec.Struct):
+    """A Refund: ours carry `metadata` {orderId, refundId}; one made in the dashboard none."""
+
+    id: str
+    amount: Amount
+    currency: Currency
+    status: str | None = None
+    payment_intent: str | None = None
+    charge: str | None = None
+    reason: str | None = None
+    metadata: dict[str, str] | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        return (self.metadata or {}).get("orderId")
+
+    @property
+    def ours(self) -> str | None:
+        """The key of the refund of ours it is, if we made it."""
+        return (self.metadata or {}).get("refundId")
+
+
+class RefundList(msgspec.Struct):
+    data: list[RefundObject] = msgspec.field(default_factory=list)
+
+
+class ChargeObject(msgspec.Struct):
+    """A Charge: `amount_refunded` is the running total of its refunds, the dashboard's too;
+    `refunds` is listed only by older API versions (or when expanded)."""
+
+    id: str
+    amount_refunded: Amount
+    currency: Currency
+    payment_intent: str | None = None
+    metadata: dict[str, str] | None = None
+    refunds: RefundList | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        return (self.metadata or {}).get("orderId")
+
+
+class DisputeObject(msgspec.Struct):
+    """A Dispute (chargeback); its metadata is its own, so it is found by its PaymentIntent."""
+
+    id: str
+    amount: Amount
+    currency: Currency
+    status: str
+    reason: str | None = None
+    payment_intent: str | None = None
+    charge: str | None = None
+    metadata: dict[str, str] | None = None
+
+    @property
+    def order_id(self) -> str | None:
+        return (self.metadata or {}).get("orderId")
+
+
 class EventData(msgspec.Struct):
     object: dict[str, Any]
 
@@ -120,6 +207,32 @@ class StripeEvent(msgspec.Struct, dict=True):
             )
         return intent
 
+    def refund(self) -> RefundObject:
+        refund = self.__dict__.get("_refund")
+        if not isinstance(refund, RefundObject):
+            refund = self.__dict__["_refund"] = msgspec.convert(self.data.object, RefundObject)
+        return refund
+
+    def charge(self) -> ChargeObject:
+        charge = self.__dict__.get("_charge")
+        if not isinstance(charge, ChargeObject):
+            charge = self.__dict__["_charge"] = msgspec.convert(self.data.object, ChargeObject)
+        return charge
+
+    def dispute(self) -> DisputeObject:
+        dispute = self.__dict__.get("_dispute")
+        if not isinstance(dispute, DisputeObject):
+            dispute = self.__dict__["_dispute"] = msgspec.convert(self.data.object, DisputeObject)
+        return dispute
+
+    def money_back(self) -> RefundObject | ChargeObject | DisputeObject:
+        """The object of a refund, charge or dispute event (`MONEY_BACK_EVENTS`)."""
+        if self.type in REFUND_EVENTS:
+            return self.refund()
+        if self.type in DISPUTE_EVENTS:
+            return self.dispute()
+        return self.charge()
+
 
 class MalformedStripeEvent(ValueError):
     """The (authenticated) body is not a Stripe event we can read."""
@@ -133,6 +246,8 @@ def decode_stripe_event(body: bytes) -> StripeEvent:
             event.checkout_session()
         elif event.type == PAYMENT_INTENT_FAILED:
             event.payment_intent()
+        elif event.type in MONEY_BACK_EVENTS:
+            event.money_back()
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise MalformedStripeEvent(str(error)) from error
     return event

@@ -48,6 +48,7 @@ from domain.refund import (
     RefundOrigin,
     RefundReport,
     RefundStatus,
+    is_reserved_refund_id,
 )
 from domain.stray_payment import StrayPayment
 
@@ -376,7 +377,7 @@ class Payment(ChainedAggregate):
         known = self.refunds.get(refund_id)
         if known is not None and known.origin is RefundOrigin.ORDERED:
             return known.amount
-        if known is not None or refund_id == OWED_REFUND or ":" in refund_id or not refund_id:
+        if known is not None or is_reserved_refund_id(refund_id):
             raise ValueError(f"{refund_id!r} cannot name an operator's refund")
         if self.status not in self.REFUNDABLE:
             raise PaymentNotRefundable(f"order {self.order_id} is {self.status}")

@@ -25,6 +25,15 @@ STRAY_REFUND_PREFIX = "stray:"
 EXTERNAL_REFUND_PREFIX = "external:"
 
 
+def is_reserved_refund_id(refund_id: str) -> bool:
+    """Keys of the refunds an operator did not order: never an ordered refund's id."""
+    return (
+        not refund_id
+        or refund_id == OWED_REFUND
+        or refund_id.startswith((STRAY_REFUND_PREFIX, EXTERNAL_REFUND_PREFIX))
+    )
+
+
 class RefundStatus(StrEnum):
     PENDING = "pending"
     REQUIRES_ACTION = "requires_action"

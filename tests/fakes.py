@@ -7,6 +7,7 @@ the type checker holds it to its port: a fake cannot drift from what it fakes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from application.ports import (
     PaymentIntentState,
     PaymentStatusReport,
     PaymentStatusView,
+    RefundReceipt,
 )
 from application.refund_keys import RefundKey, RefundKeys
 from application.stripe_events import StripeEvent
@@ -95,6 +97,9 @@ class FakeCheckoutGateway(CheckoutGateway):
     by_key: dict[str, str] = field(default_factory=dict)
     expired: list[str] = field(default_factory=list)
     refunds: list[tuple[str, Money, str]] = field(default_factory=list)
+    refund_requests: list[dict[str, object]] = field(default_factory=list)
+    refund_status: str = "succeeded"
+    """What Stripe answers a refund with (`pending`, `failed`…)."""
     undelivered: list[StripeEvent] = field(default_factory=list)
     payment_intents: dict[str, PaymentIntentState] = field(default_factory=dict)
     down: bool = False
@@ -130,9 +135,20 @@ class FakeCheckoutGateway(CheckoutGateway):
         self.expired.append(session_id)
         return "expired"
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
         self.refunds.append((payment_intent, amount, idempotency_key))
-        return f"re_{len(self.refunds)}"
+        self.refund_requests.append(
+            {"key": idempotency_key, "reason": reason, "metadata": dict(metadata or {})}
+        )
+        return RefundReceipt(f"re_{len(self.refunds)}", self.refund_status)
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         return list(self.undelivered)

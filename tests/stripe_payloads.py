@@ -98,3 +98,103 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
     t = int(time.time()) if timestamp is None else timestamp
     mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
+
+
+def _event(event_type: str, data_object: dict[str, Any], evt_id: str | None) -> dict[str, Any]:
+    return {
+        "id": evt_id or event_id(),
+        "object": "event",
+        "api_version": "2025-09-30.clover",
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": data_object},
+    }
+
+
+def refund_event(
+    event_type: str,
+    refund_id: str,
+    amount: int,
+    status: str,
+    payment_intent: str = "pi_test_1",
+    metadata: dict[str, str] | None = None,
+    currency: str = "usd",
+    evt_id: str | None = None,
+) -> dict[str, Any]:
+    """`refund.created`, `refund.updated`, `refund.failed` or `charge.refund.updated`: ours
+    carry metadata {orderId, refundId}; one made in the dashboard has none."""
+    refund = {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "charge": "ch_test_1",
+        "created": int(time.time()),
+        "currency": currency,
+        "destination_details": None,
+        "failure_reason": "lost_or_stolen_card" if status == "failed" else None,
+        "metadata": metadata or {},
+        "payment_intent": payment_intent,
+        "reason": None,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": status,
+        "transfer_reversal": None,
+    }
+    return _event(event_type, refund, evt_id)
+
+
+def charge_refunded_event(
+    amount_refunded: int,
+    payment_intent: str = "pi_test_1",
+    amount: int = 20498,
+    metadata: dict[str, str] | None = None,
+    evt_id: str | None = None,
+) -> dict[str, Any]:
+    """`charge.refunded` as current API versions send it: the running total, no list."""
+    charge = {
+        "id": "ch_test_1",
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": amount_refunded,
+        "currency": "usd",
+        "metadata": metadata or {},
+        "paid": True,
+        "payment_intent": payment_intent,
+        "refunded": amount_refunded >= amount,
+        "status": "succeeded",
+    }
+    return _event("charge.refunded", charge, evt_id)
+
+
+def dispute_event(
+    event_type: str,
+    dispute_id: str,
+    status: str,
+    amount: int = 20498,
+    reason: str = "fraudulent",
+    payment_intent: str = "pi_test_1",
+    evt_id: str | None = None,
+) -> dict[str, Any]:
+    """`charge.dispute.*`: found through its PaymentIntent (its metadata is its own)."""
+    dispute = {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": "ch_test_1",
+        "created": int(time.time()),
+        "currency": "usd",
+        "evidence_details": {"due_by": int(time.time()) + 86400, "has_evidence": False},
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": payment_intent,
+        "reason": reason,
+        "status": status,
+    }
+    return _event(event_type, dispute, evt_id)

@@ -15,6 +15,7 @@ from domain.effects import (
     CloseCheckout,
     ConfirmOrder,
     Effect,
+    IssueRefund,
     RefundPayment,
     ReleaseStock,
 )
@@ -29,6 +30,7 @@ EFFECTS: dict[type[Effect], tuple[str, str]] = {
     ReleaseStock: ("inventory", "release_stock"),
     CloseCheckout: ("stripe", "close_checkout"),
     RefundPayment: ("stripe", "refund"),
+    IssueRefund: ("stripe", "issue_refund"),
 }
 
 

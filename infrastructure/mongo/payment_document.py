@@ -4,6 +4,9 @@ One document per order. `amount` is in major units as the seed stored it (a
 number, for display); `amountMinor` is the exact amount; `version` is the
 Payment aggregate version the document reflects, the guard of every update.
 BSON dates keep milliseconds, so `createdAt`/`updatedAt` lose sub-millisecond digits.
+`refundedAmountMinor` and `dispute` came with issue 12: a document written before
+them says nothing of refunds; its REFUNDED payment gave back all it received, the
+only refunds there were (`payments projections rebuild` writes them out in full).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
-from application.ports import PaymentStatusReport
+from application.ports import DisputeReport, PaymentStatusReport
 from domain.money import Money
 
 PAYMENTS = "payments"
@@ -33,6 +36,8 @@ def document_of(report: PaymentStatusReport) -> PaymentDocument:
         "amountMinor": report.amount.minor,
         "currency": report.amount.currency,
         "status": report.status,
+        "refundedAmountMinor": report.refunded_amount.minor if report.refunded_amount else 0,
+        "dispute": _dispute_document(report.dispute),
         "metadata": {
             "paymentIntent": report.payment_intent,
             "customerEmail": report.customer_email,
@@ -60,7 +65,33 @@ def report_from(document: PaymentDocument) -> PaymentStatusReport:
         payment_intent=metadata.get("paymentIntent"),
         customer_email=metadata.get("customerEmail"),
         user_email=metadata.get("userEmail"),
+        refunded_amount=_refunded(document),
+        dispute=_dispute_from(document.get("dispute"), document["currency"]),
     )
+
+
+def _refunded(document: PaymentDocument) -> Money | None:
+    minor = document.get("refundedAmountMinor")
+    if minor is None and document["status"] == "REFUNDED":  # written before issue 12
+        minor = document["amountMinor"]
+    return Money(int(minor), document["currency"]) if minor else None
+
+
+def _dispute_document(dispute: DisputeReport | None) -> PaymentDocument | None:
+    if dispute is None:
+        return None
+    return {
+        "status": dispute.status,
+        "amountMinor": dispute.amount.minor,
+        "reason": dispute.reason,
+    }
+
+
+def _dispute_from(document: Any, currency: str) -> DisputeReport | None:
+    if not isinstance(document, dict):
+        return None
+    amount = Money(int(document["amountMinor"]), currency)
+    return DisputeReport(str(document["status"]), amount, str(document.get("reason") or ""))
 
 
 def _as_datetime(value: Any) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -14,7 +14,13 @@ import msgspec
 import stripe
 
 from application.errors import CheckoutRejected, CheckoutUnavailable
-from application.ports import CheckoutRequest, CheckoutSession, Clock, PaymentIntentState
+from application.ports import (
+    CheckoutRequest,
+    CheckoutSession,
+    Clock,
+    PaymentIntentState,
+    RefundReceipt,
+)
 from application.stripe_events import (
     HANDLED_EVENTS,
     CheckoutSessionObject,
@@ -171,36 +177,78 @@ class StripeCheckoutGateway:
                 refusal.request_id,
             ) from error
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
         """The caller's key is used as is: a refund must never happen twice (ADR 0008).
 
-        Stripe replays a key's answer for 24 hours only; a refund asked again later (a
-        payment parked for a day, a refund made by hand in the dashboard) is refused
-        with `charge_already_refunded`, and the refund that exists is the answer.
+        Stripe replays a key's answer for 24 hours only. A refund asked again later (a
+        payment parked for a day) is found by the `refundId` in its metadata; failing
+        that, a refund of everything refused with `charge_already_refunded` (a refund
+        made by hand in the dashboard) is answered by the refund that exists.
         """
         extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
         if amount.minor <= 0:  # the domain never owes one; if a bug did, Stripe must not see it
             raise CheckoutRejected(
                 f"refund of {payment_intent} must be positive, not {amount.minor} {amount.currency}"
             )
+        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount.minor}
+        if reason:
+            params["reason"] = reason
+        if metadata:
+            params["metadata"] = dict(metadata)
         try:
             with _stripe_call("refund", extra, self._meter):
                 refund = await self._client.v1.refunds.create_async(
-                    params={"payment_intent": payment_intent, "amount": amount.minor},
+                    params=params,  # type: ignore[arg-type]
                     options={"idempotency_key": idempotency_key},
                 )
         except CheckoutUnavailable as error:
             refusal = _permanent_refusal(error)
             if refusal is None:
                 raise
-            if refusal.code == "charge_already_refunded":
-                return await self._existing_refund(payment_intent, amount, extra, error)
-            raise CheckoutRejected(
-                f"Stripe refused to refund {payment_intent}: {_describe(refusal)}",
-                refusal.request_id,
-            ) from error
-        log.info("stripe refund created", extra={**extra, "refundId": refund.id})
-        return str(refund.id)
+            return await self._after_refusal(payment_intent, amount, metadata, extra, error)
+        log.info(
+            "stripe refund created", extra={**extra, "refundId": refund.id, "status": refund.status}
+        )
+        return RefundReceipt(str(refund.id), str(refund.status or "pending"))
+
+    async def _after_refusal(
+        self,
+        payment_intent: str,
+        amount: Money,
+        metadata: Mapping[str, str] | None,
+        extra: dict[str, str],
+        error: CheckoutUnavailable,
+    ) -> RefundReceipt:
+        """A refund Stripe refused for good may exist already: ours under an expired key, or
+        (for a refund of everything) one made in the dashboard."""
+        refusal = _permanent_refusal(error)
+        assert refusal is not None
+        ours = (metadata or {}).get("refundId")
+        if ours and payment_intent:
+            for existing in await self._refunds_of(payment_intent, extra):
+                if _metadata_of(existing).get("refundId") == ours:
+                    return RefundReceipt(str(existing.id), str(existing.status or "pending"))
+        if refusal.code == "charge_already_refunded":
+            return await self._existing_refund(payment_intent, amount, extra, error)
+        raise CheckoutRejected(
+            f"Stripe refused to refund {payment_intent}: {_describe(refusal)}",
+            refusal.request_id,
+        ) from error
+
+    async def _refunds_of(self, payment_intent: str, extra: dict[str, str]) -> list[stripe.Refund]:
+        with _stripe_call("list refunds", extra, self._meter):
+            page = await self._client.v1.refunds.list_async(
+                params={"payment_intent": payment_intent, "limit": REFUNDS_PAGE_SIZE}
+            )
+        return list(page.data)
 
     async def _existing_refund(
         self,
@@ -208,13 +256,13 @@ class StripeCheckoutGateway:
         amount: Money,
         extra: dict[str, str],
         refused: CheckoutUnavailable,
-    ) -> str:
+    ) -> RefundReceipt:
         """The oldest live refund of `payment_intent`, if they give back at least `amount`."""
-        with _stripe_call("list refunds", extra, self._meter):
-            page = await self._client.v1.refunds.list_async(
-                params={"payment_intent": payment_intent, "limit": REFUNDS_PAGE_SIZE}
-            )
-        live = [r for r in page.data if r.status in LIVE_REFUND_STATUSES]
+        live = [
+            r
+            for r in await self._refunds_of(payment_intent, extra)
+            if r.status in LIVE_REFUND_STATUSES
+        ]
         refunded = sum(r.amount for r in live)
         if not live or refunded < amount.minor:
             raise CheckoutRejected(
@@ -227,7 +275,7 @@ class StripeCheckoutGateway:
             "stripe refund already made; recording the existing one",
             extra={**extra, "refundId": oldest.id, "refundIds": [r.id for r in live]},
         )
-        return str(oldest.id)
+        return RefundReceipt(str(oldest.id), str(oldest.status or "pending"))
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         params: dict[str, Any] = {
@@ -246,9 +294,21 @@ class StripeCheckoutGateway:
         return events
 
     async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
-        with _stripe_call("retrieve payment intent", {"paymentIntent": intent_id}, self._meter):
-            intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
-        return PaymentIntentState(str(intent.id), str(intent.status))
+        try:
+            with _stripe_call("retrieve payment intent", {"paymentIntent": intent_id}, self._meter):
+                intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
+        except CheckoutUnavailable as error:
+            refusal = _permanent_refusal(error)
+            if refusal is None:
+                raise
+            raise CheckoutRejected(
+                f"Stripe has no PaymentIntent {intent_id}: {_describe(refusal)}",
+                refusal.request_id,
+            ) from error
+        order_id = _metadata_of(intent).get("orderId")
+        return PaymentIntentState(
+            str(intent.id), str(intent.status), str(order_id) if order_id else None
+        )
 
     async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
         params: dict[str, Any] = {
@@ -343,6 +403,13 @@ def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:
         attempt=attempt,
         created=datetime.fromtimestamp(wire.created, UTC) if wire.created else None,
     )
+
+
+def _metadata_of(stripe_object: stripe.StripeObject) -> dict[str, str]:
+    metadata = stripe_object.to_dict().get("metadata")
+    if not isinstance(metadata, dict):
+        return {}
+    return {str(key): str(value) for key, value in metadata.items()}
 
 
 def _ours(session: dict[str, Any]) -> tuple[str | None, str]:

@@ -7,10 +7,16 @@ session fails like any Stripe outage, and the log says why.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from application.errors import CheckoutUnavailable
-from application.ports import CheckoutRequest, CheckoutSession, PaymentIntentState
+from application.ports import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentIntentState,
+    RefundReceipt,
+)
 from application.stripe_events import StripeEvent
 from domain.money import Money
 
@@ -36,7 +42,15 @@ class UnconfiguredCheckoutGateway:
     async def expire_session(self, session_id: str) -> str:
         raise self._refuse()
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
         raise self._refuse()
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:

@@ -15,8 +15,9 @@ from litestar.params import FromPath, JSONBody, KwargDefinition
 
 from application.checkout import CreateCheckoutSession
 from application.identity import Caller
-from application.ports import PaymentStatusReport
+from application.ports import DisputeReport, PaymentStatusReport
 from application.status import GetPaymentStatus
+from domain.money import Money
 from interfaces.api_document import error_responses
 from interfaces.errors import (
     CONTROL_CHARACTERS_IN_ORDER_ID,
@@ -55,8 +56,31 @@ MajorUnits = Annotated[
 ]
 
 
+def major_units(amount: Money) -> int | float:
+    major = amount.to_major()
+    return int(major) if major == major.to_integral_value() else float(major)
+
+
+class DisputeBody(msgspec.Struct):
+    """The payment's latest dispute: Stripe's status, reason and disputed amount."""
+
+    status: str
+    amount: MajorUnits
+    reason: str
+
+    @classmethod
+    def of(cls, dispute: DisputeReport | None) -> DisputeBody | None:
+        if dispute is None:
+            return None
+        return cls(status=dispute.status, amount=major_units(dispute.amount), reason=dispute.reason)
+
+
 class PaymentStatusBody(msgspec.Struct):
-    """A payment as its owner sees it; `amount` in major units (199.98, or 1500 for JPY)."""
+    """A payment as its owner sees it; `amount` in major units (199.98, or 1500 for JPY).
+
+    `refundedAmount` is what went back: refunds pending or succeeded and lost disputes
+    (0 when none); `status` is REFUNDED once Stripe says all of it succeeded (ADR 0022).
+    """
 
     orderId: str
     status: str
@@ -65,19 +89,22 @@ class PaymentStatusBody(msgspec.Struct):
     createdAt: datetime
     updatedAt: datetime
     sessionId: str
+    refundedAmount: MajorUnits = 0
+    dispute: DisputeBody | None = None
 
     @classmethod
     def of(cls, report: PaymentStatusReport) -> PaymentStatusBody:
-        major = report.amount.to_major()
-        exact = major == major.to_integral_value()
+        refunded = report.refunded_amount
         return cls(
             orderId=report.order_id,
             status=report.status,
-            amount=int(major) if exact else float(major),
+            amount=major_units(report.amount),
             currency=report.amount.currency,
             createdAt=report.created_at,
             updatedAt=report.updated_at,
             sessionId=report.session_id,
+            refundedAmount=major_units(refunded) if refunded else 0,
+            dispute=DisputeBody.of(report.dispute),
         )
 
 

@@ -10,6 +10,7 @@ events it would send, which the model delivers, redelivers, reorders or loses.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,6 +33,7 @@ from application.ports import (
     Inventory,
     OrderDirectory,
     PaymentIntentState,
+    RefundReceipt,
 )
 from application.stripe_events import StripeEvent, decode_stripe_event
 from domain.money import Money
@@ -135,7 +137,20 @@ class StripeModel(CheckoutGateway):
         self.expire(session)
         return "expired"
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
+        return RefundReceipt(
+            await self._refund(payment_intent, amount, idempotency_key), "succeeded"
+        )
+
+    async def _refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
         self._answer()
         if idempotency_key in self.refunds:
             return self.refunds[idempotency_key][0]

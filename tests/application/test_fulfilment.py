@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from application.errors import (
 from application.fulfilment import EffectsFailed, SettlePayment
 from application.identity import Caller
 from application.ledger import PaymentLedger
-from application.ports import EffectMeter
+from application.ports import EffectMeter, RefundReceipt
 from application.stripe_events import decode_stripe_event
 from domain.effects import Effect
 from domain.lifecycle import FailedPaymentPolicy, PaymentStatus
@@ -78,10 +79,20 @@ class JournalledCheckout(FakeCheckoutGateway):
         self.journal.calls.append(f"expire {session_id}")
         return outcome
 
-    async def refund(self, payment_intent: str, amount: Money, idempotency_key: str) -> str:
-        refund_id = await super().refund(payment_intent, amount, idempotency_key)
+    async def refund(
+        self,
+        payment_intent: str,
+        amount: Money,
+        idempotency_key: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundReceipt:
+        receipt = await super().refund(
+            payment_intent, amount, idempotency_key, reason=reason, metadata=metadata
+        )
         self.journal.calls.append(f"refund {payment_intent}")
-        return refund_id
+        return receipt
 
 
 class World:

@@ -117,6 +117,8 @@ def test_a_document_has_the_seed_payment_shape(
         "amountMinor": 20498,
         "currency": "usd",
         "status": "SUCCESS",
+        "refundedAmountMinor": 0,
+        "dispute": None,
         "metadata": {
             "paymentIntent": "pi_test_1",
             "customerEmail": BUYER_EMAIL,

@@ -211,9 +211,11 @@ async def test_a_paid_session_is_reported_paid_and_can_be_refunded_once(
     refund = await gateway.refund(seen.payment_intent, request.order.total, key)
     again = await gateway.refund(seen.payment_intent, request.order.total, key)
 
-    assert refund.startswith("re_") and again == refund
+    assert refund.refund_id.startswith("re_") and again == refund
     refunds = stripe_get(sandbox, f"/v1/refunds?payment_intent={seen.payment_intent}")["data"]
-    assert [(r["id"], r["amount"]) for r in refunds] == [(refund, request.order.total.minor)]
+    assert [(r["id"], r["amount"]) for r in refunds] == [
+        (refund.refund_id, request.order.total.minor)
+    ]
 
 
 async def test_expiring_an_open_session_then_again_is_expired_then_already_closed(
@@ -292,7 +294,7 @@ async def test_a_charge_refunded_after_the_key_expired_gives_the_existing_refund
         again = await gateway.refund(intent, request.order.total, "refund:a-day-later")
 
     assert again == first
-    assert any(getattr(r, "refundId", None) == first for r in caplog.records)
+    assert any(getattr(r, "refundId", None) == first.refund_id for r in caplog.records)
 
 
 @pytest.mark.parametrize("status", [409, 429, 500])

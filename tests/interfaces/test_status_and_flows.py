@@ -41,7 +41,10 @@ async def test_status_right_after_create_is_initiated_not_404(api: Api) -> None:
         "createdAt",
         "updatedAt",
         "sessionId",
+        "refundedAmount",
+        "dispute",
     }
+    assert (body["refundedAmount"], body["dispute"]) == (0, None)
 
 
 @pytest.mark.parametrize("path", ["/payments/status", "/status"])

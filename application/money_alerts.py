@@ -1,0 +1,88 @@
+"""The log lines someone must read when money goes back: failed refunds, disputes (ADR 0022).
+
+Called with the events just recorded (by a webhook or by the effects queue), so each
+line is written once, by the process that recorded the fact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from domain.dispute import LOST
+from domain.payment import Payment
+from domain.refund import OWED_REFUND, RefundOrigin, RefundStatus
+
+log = logging.getLogger(__name__)
+
+REFUND_REPORTED = Payment.declared_event("RefundReported")
+REFUNDED = Payment.declared_event("Refunded")
+REFUND_REFUSED = Payment.declared_event("RefundRefused")
+EXTERNAL_REFUND = Payment.declared_event("ExternalRefundRecorded")
+DISPUTE_OPENED = Payment.declared_event("DisputeOpened")
+DISPUTE_CLOSED = Payment.declared_event("DisputeClosed")
+
+
+def alert_on_money_going_back(payment: Payment, recorded: Sequence[object]) -> None:
+    """One line per fact that needs a person: an `"alert": true` for a failed or refused
+    refund, an opened or lost dispute; a warning for a refund made outside the service."""
+    for event in recorded:
+        state = vars(event)
+        ids = _ids_of(payment, state)
+        if isinstance(event, REFUND_REPORTED) and _failed(state):
+            _refund_failed(payment, state["refund_id"], ids)
+        elif isinstance(event, REFUNDED) and _failed(state):
+            _refund_failed(payment, OWED_REFUND, ids)
+        elif isinstance(event, REFUND_REFUSED):
+            _alert("stripe refused a refund; nothing was refunded", ids, why=state["why"])
+        elif isinstance(event, EXTERNAL_REFUND):
+            log.warning(
+                "refund made outside the service recorded",
+                extra={**ids, "amount": str(state["amount"]), "status": state["refund_status"]},
+            )
+        elif isinstance(event, DISPUTE_OPENED):
+            _alert("stripe opened a dispute on the payment", ids, **_dispute(state))
+        elif isinstance(event, DISPUTE_CLOSED) and state["dispute_status"] == LOST:
+            _alert("dispute lost: the money went back to the cardholder", ids, **_dispute(state))
+        elif isinstance(event, DISPUTE_CLOSED):
+            log.info("dispute closed", extra={**ids, **_dispute(state)})
+
+
+def _failed(state: dict[str, Any]) -> bool:
+    status = RefundStatus(state.get("refund_status", RefundStatus.SUCCEEDED))
+    return status.is_final
+
+
+def _refund_failed(payment: Payment, key: str, ids: dict[str, object]) -> None:
+    refund = payment.refund(key)
+    if refund is not None and refund.origin is RefundOrigin.OWED:
+        message = "refund failed at stripe; the money is still owed: refund it by hand"
+    else:
+        message = "refund failed at stripe; its amount is refundable again"
+    status = refund.status.value if refund is not None else None
+    _alert(message, ids, status=status)
+
+
+def _dispute(state: dict[str, Any]) -> dict[str, object]:
+    return {
+        "disputeId": state["dispute_id"],
+        "status": state["dispute_status"],
+        "reason": state["reason"],
+        "amount": str(state["amount"]),
+    }
+
+
+def _alert(message: str, ids: dict[str, object], **details: object) -> None:
+    log.error(message, extra={**ids, **details, "alert": True})
+
+
+def _ids_of(payment: Payment, state: dict[str, Any]) -> dict[str, object]:
+    ids: dict[str, object] = {"orderId": payment.order_id, "sessionId": payment.checkout_session_id}
+    if state.get("stripe_event_id"):
+        ids["eventId"] = state["stripe_event_id"]
+    if state.get("stripe_refund_id"):
+        ids["stripeRefundId"] = state["stripe_refund_id"]
+    if state.get("refund_id"):
+        ids["refundId"] = state["refund_id"]
+    return ids
