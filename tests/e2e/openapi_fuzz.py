@@ -2,9 +2,9 @@
 
 For every operation of `/schema/openapi.json`, Hypothesis generates requests
 that fit the document (positive) and requests that do not (negative), from a
-fixed seed. Each generated case is sent several ways: with the owner's JWT, a
-forged one, an expired one and none (routes that take a JWT); signed, unsigned
-and forged (the webhook); and again with the order id of a real order, the
+fixed seed. Each generated case is sent several ways: with the owner's JWT, an
+admin's, a forged one, an expired one and none (routes that take a JWT); signed,
+unsigned and forged (the webhook); and again with the order id of a real order, the
 caller's or someone else's, or a Stripe event type the service handles. Every
 answer must be no 5xx and inside the document: a declared status, its content
 type, its body schema; a request the document forbids must be refused with a 4xx.
@@ -57,6 +57,7 @@ HANDLED_EVENT_TYPES = (
     "payment_intent.payment_failed",
 )
 Headers = dict[str, str]
+GENUINE_CALLERS = frozenset({"owner", "admin"})
 Case = GeneratedCase[Any]
 APIOperation = SchemaOperation[Any, Any, Any, Any]
 
@@ -71,14 +72,18 @@ class Target:
     owner_id: str
     real_order_ids: list[str]  # the owner's, in several states, and someone else's
 
-    def token(self, secret: str | None = None, expires_in: int = 3600) -> str:
+    def token(self, secret: str | None = None, expires_in: int = 3600, role: str = "") -> str:
         claims: dict[str, Any] = {"userId": self.owner_id, "email": "fuzz@example.com"}
+        if role:
+            claims["role"] = role
         claims["exp"] = int(time.time()) + expires_in
         return jwt.encode(claims, secret or self.jwt_secret, algorithm="HS256")
 
     def callers(self) -> dict[str, Headers]:
         return {
             "owner": {"Authorization": f"Bearer {self.token()}"},
+            # An admin reaches what the owner cannot: any order's status, and refunds.
+            "admin": {"Authorization": f"Bearer {self.token(role='admin')}"},
             "forged JWT": {"Authorization": f"Bearer {self.token('not-the-secret-' * 3)}"},
             "expired JWT": {"Authorization": f"Bearer {self.token(expires_in=-60)}"},
             "no JWT": {},
@@ -146,7 +151,8 @@ def variants(operation: APIOperation, case: Case, target: Target, n: int) -> lis
         return webhook_variants(case, target, n, bool(broken))
     callers = target.callers()
     found = [
-        Variant(name, headers, bool(broken) or name != "owner") for name, headers in callers.items()
+        Variant(name, headers, bool(broken) or name not in GENUINE_CALLERS)
+        for name, headers in callers.items()
     ]
     real_id = target.real_order_ids[n % len(target.real_order_ids)]
     if broken:
@@ -159,9 +165,10 @@ def variants(operation: APIOperation, case: Case, target: Target, n: int) -> lis
             )
         )  # fmt: skip
     elif isinstance(case.body, dict):
+        caller = "admin" if operation.path.endswith("/refunds") else "owner"
         found.append(
             Variant(
-                "owner, a real order id", callers["owner"], False,
+                f"{caller}, a real order id", callers[caller], False,
                 change=lambda c: body_of(c).update(orderId=real_id),
             )
         )  # fmt: skip
