@@ -1,4 +1,7 @@
-"""A payment as it stood at a version or a moment, rebuilt from its events alone."""
+"""A payment as it stood at a version or a moment, rebuilt from its events alone.
+
+Amounts are in major units (`50.00`) in the payment's `currency`, as `amount` is.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,38 @@ from typing import Any
 import msgspec
 
 from application.ledger import PaymentLedger
+from domain.dispute import Dispute
 from domain.payment import Payment, payment_id_for
+from domain.refund import Refund
 
 
 class NothingRecordedThen(Exception):
     """No payment for that order, or none yet at that version or time."""
 
 
+class RefundState(msgspec.Struct, rename="camel"):
+    """One refund of the payment: an operator's (its refund id), the service's own (`owed`),
+    a stray session's (`stray:{session}`) or one made outside it (`external:{Stripe's id}`)."""
+
+    refund_id: str
+    amount: str
+    status: str
+    origin: str
+    reason: str | None
+    stripe_refund_id: str | None
+
+
+class DisputeState(msgspec.Struct, rename="camel"):
+    """The payment's latest dispute, as Stripe reported it then."""
+
+    dispute_id: str
+    amount: str
+    reason: str
+    status: str
+
+
 class PaymentState(msgspec.Struct, rename="camel"):
-    """What `payments audit show` prints: status, amount, session, facts, version."""
+    """What `payments audit show` prints: status, amount, session, money returned, facts."""
 
     order_id: str
     payment_id: str
@@ -27,6 +53,11 @@ class PaymentState(msgspec.Struct, rename="camel"):
     currency: str
     session_id: str
     expires_at: datetime
+    refunded_amount: str
+    """Refunds pending or succeeded and lost disputes, as `GET /status` counts them."""
+    refundable: str
+    refunds: list[RefundState]
+    dispute: DisputeState | None
     facts: dict[str, Any]
 
 
@@ -71,7 +102,31 @@ def state_of(payment: Payment) -> PaymentState:
         currency=payment.amount.currency,
         session_id=payment.checkout_session_id,
         expires_at=payment.expires_at,
+        refunded_amount=str(payment.refunded_amount.to_major()),
+        refundable=str(payment.refundable.to_major()),
+        refunds=[_refund_state(refund) for refund in payment.refunds.values()],
+        dispute=_dispute_state(payment.dispute) if payment.dispute else None,
         facts=_facts(payment),
+    )
+
+
+def _refund_state(refund: Refund) -> RefundState:
+    return RefundState(
+        refund_id=refund.refund_id,
+        amount=str(refund.amount.to_major()),
+        status=refund.status.value,
+        origin=refund.origin.value,
+        reason=refund.reason,
+        stripe_refund_id=refund.stripe_refund_id,
+    )
+
+
+def _dispute_state(dispute: Dispute) -> DisputeState:
+    return DisputeState(
+        dispute_id=dispute.dispute_id,
+        amount=str(dispute.amount.to_major()),
+        reason=dispute.reason,
+        status=dispute.status,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from infrastructure.audit.as_of import NothingRecordedThen, payment_as_of
+from infrastructure.audit.as_of import NothingRecordedThen, PaymentState, payment_as_of
 from infrastructure.audit.checkpoint import (
     CheckpointInvalid,
     SealRefused,
@@ -186,14 +186,31 @@ def run_show(args: argparse.Namespace) -> int:
         return _fail(str(error), BROKEN)
     if args.json:
         print(msgspec.json.encode(state).decode())
-        return 0
+    else:
+        _print_state(state)
+    return 0
+
+
+def _print_state(state: PaymentState) -> None:
+    currency = state.currency.upper()
     print(f"order {state.order_id}  payment {state.payment_id}")
     print(f"version {state.version}  recorded {state.recorded_at.isoformat()}")
-    print(f"status {state.status}  amount {state.amount} {state.currency.upper()}")
+    print(f"status {state.status}  amount {state.amount} {currency}")
     print(f"session {state.session_id}  expires {state.expires_at.isoformat()}")
+    print(f"refunded {state.refunded_amount} {currency}  refundable {state.refundable} {currency}")
+    for refund in state.refunds:
+        about = ", ".join(
+            part for part in (refund.origin, refund.reason, refund.stripe_refund_id) if part
+        )
+        print(f"refund {refund.refund_id}  {refund.amount} {currency}  {refund.status}  ({about})")
+    if state.dispute is not None:
+        dispute = state.dispute
+        print(
+            f"dispute {dispute.dispute_id}  {dispute.amount} {currency}  {dispute.status}"
+            f"  ({dispute.reason})"
+        )
     for name, value in state.facts.items():
         print(f"  {name}: {value}")
-    return 0
 
 
 @quiet_when_the_reader_stops

@@ -8,7 +8,13 @@ import pytest
 
 from application.ledger import PaymentLedger
 from infrastructure.audit.as_of import NothingRecordedThen, payment_as_of
-from tests.infrastructure.payment_histories import START, expired
+from tests.infrastructure.payment_histories import (
+    START,
+    dispute_lost,
+    expired,
+    recorded_at,
+    refund_failed,
+)
 
 
 def test_the_state_at_each_version(ledger: PaymentLedger) -> None:
@@ -42,3 +48,42 @@ def test_unknown_orders_and_versions_are_errors(ledger: PaymentLedger) -> None:
         payment_as_of(ledger, "ord_b", version=9)
     with pytest.raises(NothingRecordedThen):
         payment_as_of(ledger, "ord_b", version=0)
+
+
+def test_refunds_as_they_stood_at_a_time(ledger: PaymentLedger) -> None:
+    refund_failed(ledger, "ord_r")
+    sent = recorded_at(ledger, "ord_r", 5)  # sent to Stripe, not yet failed
+
+    then = payment_as_of(ledger, "ord_r", at=sent)
+    now = payment_as_of(ledger, "ord_r")
+
+    assert (then.version, then.status, then.refunded_amount, then.refundable) == (
+        5, "PARTIALLY_REFUNDED", "50.00", "154.98",
+    )  # fmt: skip
+    assert [(r.refund_id, r.amount, r.status, r.stripe_refund_id) for r in then.refunds] == [
+        ("rf_ord_r", "50.00", "pending", "re_ord_r"),
+    ]
+    assert (then.refunds[0].origin, then.refunds[0].reason) == ("ordered", "requested_by_customer")
+    assert (now.status, now.refunded_amount, now.refundable) == ("SUCCESS", "0.00", "204.98")
+    assert [(r.refund_id, r.status) for r in now.refunds] == [("rf_ord_r", "failed")]
+    assert then.dispute is None and now.dispute is None
+
+
+def test_a_dispute_as_it_stood_at_a_time(ledger: PaymentLedger) -> None:
+    dispute_lost(ledger, "ord_d")
+
+    before = payment_as_of(ledger, "ord_d", at=recorded_at(ledger, "ord_d", 3))
+    opened = payment_as_of(ledger, "ord_d", at=recorded_at(ledger, "ord_d", 4))
+    now = payment_as_of(ledger, "ord_d")
+
+    assert before.dispute is None
+    assert opened.dispute is not None and now.dispute is not None
+    assert (opened.dispute.dispute_id, opened.dispute.status, opened.dispute.amount) == (
+        "dp_ord_d", "needs_response", "204.98",
+    )  # fmt: skip
+    assert (opened.status, opened.refunded_amount, opened.refundable) == (
+        "SUCCESS", "0.00", "204.98",
+    )  # fmt: skip
+    assert (now.dispute.status, now.dispute.reason) == ("lost", "fraudulent")
+    assert (now.status, now.refunded_amount, now.refundable) == ("REFUNDED", "204.98", "0.00")
+    assert now.refunds == []

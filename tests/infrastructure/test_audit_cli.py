@@ -20,7 +20,14 @@ from domain.payment import payment_id_for
 from infrastructure.audit.checkpoint import seal, write_checkpoint
 from infrastructure.audit.checkpoint_keys import HmacKey
 from infrastructure.event_store.store import event_store_env
-from tests.infrastructure.payment_histories import START, expired, paid
+from tests.infrastructure.payment_histories import (
+    START,
+    dispute_lost,
+    expired,
+    paid,
+    recorded_at,
+    refund_failed,
+)
 from tests.infrastructure.store_tampering import StoreTamperer
 
 PAYMENTS = str(Path(sys.executable).with_name("payments"))
@@ -118,6 +125,39 @@ def test_show_prints_the_state_at_a_time(history: PaymentLedger, store_url: str)
     current = history.find("ord_a")
     assert current is not None and json.loads(now.stdout)["version"] == current.version
     assert too_early.returncode == 1
+
+
+def test_show_prints_refunds_and_the_dispute_as_they_stood(
+    ledger: PaymentLedger, store_url: str
+) -> None:
+    refund_failed(ledger, "ord_r")
+    dispute_lost(ledger, "ord_d")
+    sent, opened = recorded_at(ledger, "ord_r", 5), recorded_at(ledger, "ord_d", 4)
+
+    refund_then = payments("audit", "show", "ord_r", "--at", sent.isoformat(), "--store", store_url)
+    refund_now = payments("audit", "show", "ord_r", "--store", store_url)
+    dispute_then = payments(
+        "audit", "show", "ord_d", "--at", opened.isoformat(), "--json", "--store", store_url
+    )
+    dispute_now = payments("audit", "show", "ord_d", "--store", store_url)
+
+    assert refund_then.returncode == 0, refund_then.stderr
+    assert "status PARTIALLY_REFUNDED" in refund_then.stdout
+    assert "refunded 50.00 USD  refundable 154.98 USD" in refund_then.stdout
+    assert "refund rf_ord_r  50.00 USD  pending  (ordered, requested_by_customer, re_ord_r)" in (
+        refund_then.stdout
+    )
+    assert "refund rf_ord_r  50.00 USD  failed" in refund_now.stdout
+    assert "refunded 0.00 USD  refundable 204.98 USD" in refund_now.stdout
+    assert "dispute" not in refund_now.stdout
+    shown = json.loads(dispute_then.stdout)
+    assert (shown["version"], shown["refundedAmount"], shown["refunds"]) == (4, "0.00", [])
+    assert shown["dispute"] == {
+        "disputeId": "dp_ord_d", "amount": "204.98", "reason": "fraudulent",
+        "status": "needs_response",
+    }  # fmt: skip
+    assert "dispute dp_ord_d  204.98 USD  lost  (fraudulent)" in dispute_now.stdout
+    assert "status REFUNDED" in dispute_now.stdout
 
 
 def test_export_csv_has_one_row_per_event(

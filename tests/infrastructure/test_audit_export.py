@@ -6,6 +6,7 @@ the same state (memory use itself is not measured here).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import datetime, timedelta
@@ -15,7 +16,15 @@ from application.ledger import PaymentLedger
 from domain.payment import payment_id_for
 from infrastructure.audit.export import RunningPayments, export_rows, write_rows
 from infrastructure.audit.stored_events import stored_payment_events
-from tests.infrastructure.payment_histories import START, expired, opened, paid
+from tests.infrastructure.payment_histories import (
+    START,
+    dispute_lost,
+    expired,
+    late_and_stray_refunded,
+    opened,
+    paid,
+    refund_failed,
+)
 from tests.infrastructure.store_tampering import (
     ALIASED_SUCCESS_TOPIC,
     StoreTamperer,
@@ -108,3 +117,95 @@ def test_an_event_under_an_aliased_topic_is_exported_under_that_topic(
         (1, "Initiated", "INITIATED"),
         (2, ALIASED_SUCCESS_TOPIC, "UNREADABLE"),
     ]
+
+
+def columns(rows: list[dict[str, object]], order_id: str, *names: str) -> list[tuple[object, ...]]:
+    return [tuple(r[name] for name in names) for r in rows if r["orderId"] == order_id]
+
+
+def test_a_partial_refund_that_fails_moves_the_refunded_and_refundable_amounts(
+    ledger: PaymentLedger,
+) -> None:
+    refund_failed(ledger, "ord_r")
+
+    rows = exported(ledger)
+
+    assert columns(
+        rows, "ord_r", "type", "statusAfter", "refundedAmount", "refundedAmountMinor",
+        "refundable", "refundableMinor",
+    ) == [
+        ("Initiated", "INITIATED", "0.00", 0, "0.00", 0),
+        ("Succeeded", "SUCCESS", "0.00", 0, "204.98", 20498),
+        ("OrderConfirmed", "SUCCESS", "0.00", 0, "204.98", 20498),
+        ("RefundOrdered", "PARTIALLY_REFUNDED", "50.00", 5000, "154.98", 15498),
+        ("RefundReported", "PARTIALLY_REFUNDED", "50.00", 5000, "154.98", 15498),
+        ("RefundReported", "SUCCESS", "0.00", 0, "204.98", 20498),  # failed: the money stayed
+    ]  # fmt: skip
+    assert columns(
+        rows, "ord_r", "refundId", "stripeRefundId", "refundStatus", "refundAmount",
+        "refundAmountMinor",
+    ) == [
+        ("", "", "", "", None),
+        ("", "", "", "", None),
+        ("", "", "", "", None),
+        ("rf_ord_r", "", "pending", "50.00", 5000),
+        ("rf_ord_r", "re_ord_r", "pending", "50.00", 5000),
+        ("rf_ord_r", "re_ord_r", "failed", "50.00", 5000),
+    ]  # fmt: skip
+
+
+def test_a_dispute_opened_then_lost_moves_its_amounts(ledger: PaymentLedger) -> None:
+    dispute_lost(ledger, "ord_d")
+
+    rows = exported(ledger)
+
+    assert columns(
+        rows, "ord_d", "type", "statusAfter", "disputeId", "disputeStatus", "disputeAmount",
+        "disputeAmountMinor", "disputeLostAmount", "disputeLostAmountMinor",
+    ) == [
+        ("Initiated", "INITIATED", "", "", "", None, "0.00", 0),
+        ("Succeeded", "SUCCESS", "", "", "", None, "0.00", 0),
+        ("OrderConfirmed", "SUCCESS", "", "", "", None, "0.00", 0),
+        ("DisputeOpened", "SUCCESS", "dp_ord_d", "needs_response", "204.98", 20498, "0.00", 0),
+        ("DisputeUpdated", "SUCCESS", "dp_ord_d", "under_review", "204.98", 20498, "0.00", 0),
+        ("DisputeClosed", "REFUNDED", "dp_ord_d", "lost", "204.98", 20498, "204.98", 20498),
+    ]  # fmt: skip
+    # A lost dispute is money returned, like a refund.
+    assert columns(rows, "ord_d", "refundedAmount", "refundable")[-2:] == [
+        ("0.00", "204.98"), ("204.98", "0.00"),
+    ]  # fmt: skip
+
+
+def test_the_service_s_own_refunds_are_named_by_their_key_and_stripe_s_id(
+    ledger: PaymentLedger,
+) -> None:
+    """A late payment's refund and a stray session's: the same refund's rows share one
+    refundId, whichever id the event itself was recorded with."""
+    late_and_stray_refunded(ledger, "ord_l")
+
+    rows = exported(ledger)
+
+    assert columns(
+        rows, "ord_l", "type", "refundId", "stripeRefundId", "refundStatus", "refundedAmount",
+    )[5:] == [
+        ("RefundRequested", "", "", "", "0.00"),
+        ("Refunded", "owed", "re_late_ord_l", "pending", "204.98"),
+        ("RefundReported", "owed", "re_late_ord_l", "succeeded", "204.98"),
+        ("StrayPaymentReceived", "", "", "", "204.98"),
+        ("StrayPaymentRefunded", "stray:cs_stray_ord_l", "re_stray_ord_l", "succeeded", "204.98"),
+    ]  # fmt: skip
+
+
+def test_csv_holds_the_refund_and_dispute_columns_of_the_json_rows(ledger: PaymentLedger) -> None:
+    refund_failed(ledger, "ord_r")
+    dispute_lost(ledger, "ord_d")
+    csv_out = io.StringIO()
+    write_rows(export_rows(ledger), csv_out, "csv")
+
+    from_csv = list(csv.DictReader(io.StringIO(csv_out.getvalue())))
+
+    as_text = [{k: "" if v is None else str(v) for k, v in row.items()} for row in exported(ledger)]
+    assert from_csv == as_text
+    assert {"refundedAmount", "refundable", "refundStatus", "disputeLostAmount"} <= set(
+        from_csv[0]
+    )

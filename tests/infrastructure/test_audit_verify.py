@@ -9,7 +9,13 @@ from domain.lifecycle import PaymentStatus
 from domain.payment import payment_id_for
 from infrastructure.audit.chain_report import BreakKind
 from infrastructure.audit.verification import verify_store
-from tests.infrastructure.payment_histories import expired, opened, paid
+from tests.infrastructure.payment_histories import (
+    expired,
+    late_and_stray_refunded,
+    opened,
+    paid,
+    refunded_in_every_way,
+)
 from tests.infrastructure.store_tampering import (
     ALIASED_SUCCESS_TOPIC,
     StoreTamperer,
@@ -201,3 +207,55 @@ def test_a_verification_keeps_no_chain_heads_unless_sealing(
 
     _, sealing = verify_store(three_payments, keep_heads=True)
     assert set(sealing.heads) == {payment_id_for(o) for o in ("ord_a", "ord_b", "ord_c")}
+
+
+@pytest.fixture
+def money_back(ledger: PaymentLedger) -> PaymentLedger:
+    """Every refund and dispute event type, on two payments of 12 and 10 events."""
+    refunded_in_every_way(ledger, "ord_m")
+    late_and_stray_refunded(ledger, "ord_l")
+    return ledger
+
+
+def test_refund_and_dispute_events_verify(money_back: PaymentLedger) -> None:
+    report, _ = verify_store(money_back)
+    assert report.ok, report.sentence()
+    assert (report.events, report.payments) == (22, 2)
+
+
+@pytest.mark.parametrize(
+    ("order_id", "version", "event_type", "recorded", "forged"),
+    [
+        ("ord_m", 4, "RefundOrdered", b'"minor":1000', b'"minor":9000'),
+        ("ord_m", 5, "RefundReported", b'"refund_status":"succeeded"', b'"refund_status":"failed"'),
+        ("ord_m", 7, "RefundRefused", b"charge already refunded", b"never sent"),
+        ("ord_m", 8, "ExternalRefundRecorded", b'"minor":700', b'"minor":70'),
+        ("ord_m", 10, "DisputeOpened", b'"needs_response"', b'"lost"'),
+        ("ord_m", 11, "DisputeUpdated", b'"under_review"', b'"warning_closed"'),
+        ("ord_m", 12, "DisputeClosed", b'"won"', b'"lost"'),
+        ("ord_l", 6, "RefundRequested", b'"minor":20498', b'"minor":2'),
+        ("ord_l", 7, "Refunded", b'"refund_status":"pending"', b'"refund_status":"succeeded"'),
+        ("ord_l", 10, "StrayPaymentRefunded", b"re_stray_ord_l", b"re_elsewhere"),
+    ],
+)
+def test_a_changed_refund_or_dispute_event_is_named(
+    money_back: PaymentLedger,
+    tamperer: StoreTamperer,
+    order_id: str,
+    version: int,
+    event_type: str,
+    recorded: bytes,
+    forged: bytes,
+) -> None:
+    payment_id = payment_id_for(order_id)
+    assert tamperer.topic(payment_id, version).endswith(f"Payment.{event_type}")
+    state = tamperer.state(payment_id, version)
+    assert recorded in state
+    tamperer.set_state(payment_id, version, state.replace(recorded, forged, 1))
+
+    report, _ = verify_store(money_back)
+
+    assert not report.ok
+    first = report.first_break
+    assert first is not None
+    assert (first.order_id, first.version, first.kind) == (order_id, version, BreakKind.ALTERED)
