@@ -16,7 +16,7 @@ import msgspec
 from eventsourcing.domain import event
 
 from domain.audit_chain import ChainedAggregate
-from domain.charge_limits import implausible_charge
+from domain.charge_limits import MAX_CHARGE_MINOR, implausible_charge
 from domain.dispute import Dispute
 from domain.effects import (
     CancelOrder,
@@ -501,9 +501,9 @@ class Payment(ChainedAggregate):
     def _refuse_foreign(self, amount: Money) -> None:
         """Money going back in another currency, or more than any charge of the order holds,
         is no news about this payment: never recorded."""
-        if amount.minor < 0 or amount.currency != (self.received or self.amount).currency:
+        currency = (self.received or self.amount).currency
+        if not 0 <= amount.minor <= MAX_CHARGE_MINOR or amount.currency != currency:
             raise ImplausibleAmount(f"order {self.order_id}: {amount} cannot go back")
-        self._refuse_implausible(amount)
 
     @event("RefundOrdered")
     def _refund_ordered(self, refund_id: str, amount: Money, reason: str | None) -> None:

@@ -207,3 +207,11 @@ def test_refunds_and_disputes_replay_from_their_events(paid: Payment) -> None:
     assert replayed is not None
     assert replayed.refunds == paid.refunds
     assert replayed.status is paid.status
+
+
+def test_a_charge_total_of_nothing_is_news_not_an_impossible_amount(paid: Payment) -> None:
+    # After every refund failed, the charge's running total is back to zero.
+    paid.collect_events()
+    paid.report_charge_refunds("evt_ch", usd(0), ())
+    assert paid.refunded_amount == usd(0)
+    assert paid.collect_events() == []
