@@ -72,7 +72,7 @@ class MoneyBack(RuleBasedStateMachine):
         super().__init__()
         self.ids = itertools.count(1)
         self.payment = paid_payment()
-        self.recorded: list[Any] = self.payment.collect_events()
+        self.recorded: list[Any] = list(self.payment.collect_events())
         self.stripe: dict[str, StripeRefund] = {}
         self.disputes: dict[str, tuple[int, str]] = {}
         self.events: list[dict[str, Any]] = []
@@ -214,7 +214,7 @@ class MoneyBack(RuleBasedStateMachine):
         assert not (again and new), "an event delivered again recorded something"
 
     def _collect(self) -> list[Any]:
-        new = self.payment.collect_events()
+        new = list(self.payment.collect_events())
         self.recorded.extend(new)
         return new
 
