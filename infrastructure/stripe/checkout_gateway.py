@@ -188,9 +188,10 @@ class StripeCheckoutGateway:
     ) -> RefundReceipt:
         """The caller's key is used as is: a refund must never happen twice (ADR 0008).
 
-        Stripe replays a key's answer for 24 hours only. A refund asked again later (a
-        payment parked for a day) is found by the `refundId` in its metadata; failing
-        that, a refund of everything refused with `charge_already_refunded` (a refund
+        Stripe replays a key's answer for 24 hours only, so a refund whose metadata names
+        it (`refundId`) is first looked for among the PaymentIntent's refunds: asked
+        again a day later (its answer lost, the payment parked), it is found, not made
+        twice. A refund of everything refused with `charge_already_refunded` (a refund
         made by hand in the dashboard) is answered by the refund that exists.
         """
         extra = {"paymentIntent": payment_intent, "idempotencyKey": idempotency_key}
@@ -203,6 +204,9 @@ class StripeCheckoutGateway:
             params["reason"] = reason
         if metadata:
             params["metadata"] = dict(metadata)
+        made = await self._refund_named(payment_intent, (metadata or {}).get("refundId"), extra)
+        if made is not None:
+            return made
         try:
             with _stripe_call("refund", extra, self._meter):
                 refund = await self._client.v1.refunds.create_async(
@@ -213,35 +217,34 @@ class StripeCheckoutGateway:
             refusal = _permanent_refusal(error)
             if refusal is None:
                 raise
-            return await self._after_refusal(payment_intent, amount, metadata, extra, error)
+            if refusal.code == "charge_already_refunded":
+                return await self._existing_refund(payment_intent, amount, extra, error)
+            raise CheckoutRejected(
+                f"Stripe refused to refund {payment_intent}: {_describe(refusal)}",
+                refusal.request_id,
+            ) from error
         log.info(
             "stripe refund created", extra={**extra, "refundId": refund.id, "status": refund.status}
         )
         return RefundReceipt(str(refund.id), str(refund.status or "pending"))
 
-    async def _after_refusal(
-        self,
-        payment_intent: str,
-        amount: Money,
-        metadata: Mapping[str, str] | None,
-        extra: dict[str, str],
-        error: CheckoutUnavailable,
-    ) -> RefundReceipt:
-        """A refund Stripe refused for good may exist already: ours under an expired key, or
-        (for a refund of everything) one made in the dashboard."""
-        refusal = _permanent_refusal(error)
-        assert refusal is not None
-        ours = (metadata or {}).get("refundId")
-        if ours and payment_intent:
-            for existing in await self._refunds_of(payment_intent, extra):
-                if _metadata_of(existing).get("refundId") == ours:
-                    return RefundReceipt(str(existing.id), str(existing.status or "pending"))
-        if refusal.code == "charge_already_refunded":
-            return await self._existing_refund(payment_intent, amount, extra, error)
-        raise CheckoutRejected(
-            f"Stripe refused to refund {payment_intent}: {_describe(refusal)}",
-            refusal.request_id,
-        ) from error
+    async def _refund_named(
+        self, payment_intent: str, ours: str | None, extra: dict[str, str]
+    ) -> RefundReceipt | None:
+        """The refund of `payment_intent` whose metadata names it `ours`, if Stripe made it."""
+        if not ours or not payment_intent:
+            return None
+        try:
+            refunds = await self._refunds_of(payment_intent, extra)
+        except CheckoutUnavailable as error:
+            if _permanent_refusal(error) is None:
+                raise
+            return None  # no such PaymentIntent: the create says why
+        for existing in refunds:
+            if _metadata_of(existing).get("refundId") == ours:
+                log.info("stripe refund already made", extra={**extra, "refundId": existing.id})
+                return RefundReceipt(str(existing.id), str(existing.status or "pending"))
+        return None
 
     async def _refunds_of(self, payment_intent: str, extra: dict[str, str]) -> list[stripe.Refund]:
         with _stripe_call("list refunds", extra, self._meter):

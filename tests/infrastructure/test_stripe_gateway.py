@@ -356,3 +356,33 @@ def test_an_expiry_stripe_would_refuse_stops_start_up(minutes: int, clock: Fixed
         StripeCheckoutGateway(
             "sk_test_x", frontend_url=FRONTEND, expires_minutes=minutes, clock=clock
         )
+
+
+async def test_an_ordered_refund_carries_its_reason_and_ids_and_is_made_once(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    request, intent = await paid_session(gateway)
+    ours = {"orderId": request.order.order_id, "refundId": "rf_gw_1"}
+    part = Money(1000, "usd")
+
+    made = await gateway.refund(
+        intent, part, "refund:rf_gw_1", reason="requested_by_customer", metadata=ours
+    )
+    # Asked again after Stripe forgot the key (another key here): found by its refundId.
+    again = await gateway.refund(intent, part, "refund:rf_gw_1:later", metadata=ours)
+
+    assert again.refund_id == made.refund_id and made.status in {"pending", "succeeded"}
+    refunds = stripe_get(sandbox, f"/v1/refunds?payment_intent={intent}")["data"]
+    assert [(r["id"], r["amount"], r["reason"], r["metadata"]) for r in refunds] == [
+        (made.refund_id, 1000, "requested_by_customer", ours)
+    ]
+
+
+async def test_a_payment_intent_names_its_order(gateway: StripeCheckoutGateway) -> None:
+    request, intent = await paid_session(gateway)
+
+    found = await gateway.retrieve_payment_intent(intent)
+
+    assert (found.intent_id, found.order_id) == (intent, request.order.order_id)
+    with pytest.raises(ServiceRejected):
+        await gateway.retrieve_payment_intent("pi_nobody_knows")
