@@ -2,7 +2,7 @@
 
 import jwt
 
-from tests.fixtures.shop import AUDITOR, TEST_USER, USER_IDS, RunningShop
+from tests.fixtures.shop import ADMIN, AUDITOR, TEST_USER, USER_IDS, RunningShop
 
 
 def test_login_gives_a_jwt_signed_with_the_shared_secret(shop: RunningShop) -> None:
@@ -29,3 +29,11 @@ def test_bad_credentials_are_refused_and_bad_bodies_are_400(shop: RunningShop) -
         assert refused.json() == {"error": "Invalid credentials"}
     assert no_password.status_code == 400
     assert "error" in no_password.json()
+
+
+def test_the_seeded_admin_gets_a_token_with_role_admin(shop: RunningShop) -> None:
+    claims = jwt.decode(shop.login(ADMIN), shop.jwt_secret, algorithms=["HS256"])
+
+    assert claims["userId"] == USER_IDS[ADMIN]
+    assert claims["email"] == ADMIN
+    assert claims["role"] == "admin"

@@ -82,6 +82,28 @@ def test_other_methods_and_nested_paths_are_forwarded(
     assert (patched["method"], patched["path"], patched["body"]) == ("PATCH", "/x/y", "abc")
 
 
+def test_an_admins_refund_reaches_the_service_with_its_idempotency_key(
+    shop_factory: ShopFactory, upstream: str
+) -> None:
+    shop = shop_factory(payment_service_url=upstream)
+    body = b'{"orderId": "64c000000000000000000001", "amount": 99.99}'
+
+    response = shop.http.post(
+        "/payments/refunds",
+        content=body,
+        headers={
+            "Authorization": "Bearer admin-jwt", "Idempotency-Key": "refund-7f3a",
+            "Content-Type": "application/json",
+        },
+    )  # fmt: skip
+
+    echoed = response.json()
+    assert (echoed["method"], echoed["path"]) == ("POST", "/refunds")
+    assert echoed["headers"]["idempotency-key"] == "refund-7f3a"
+    assert echoed["headers"]["authorization"] == "Bearer admin-jwt"
+    assert echoed["body"].encode("latin-1") == body
+
+
 def test_an_unreachable_service_is_a_502(shop_factory: ShopFactory) -> None:
     shop = shop_factory(payment_service_url=f"http://127.0.0.1:{free_port()}")
 
