@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from interfaces.dev_stack.plan import SANDBOX_STRIPE_KEY
 from tests.fixtures.mongo import with_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -155,6 +156,19 @@ class RunningDev:
         payment: dict[str, Any] = response.json()
         return payment
 
+    def history(self, auth: dict[str, str], order_id: str) -> list[dict[str, Any]]:
+        response = self.gateway.get(f"/payments/history/{order_id}", headers=auth)
+        response.raise_for_status()
+        entries: list[dict[str, Any]] = response.json()["entries"]
+        return entries
+
+    # -- the shop's admin, through the gateway ------------------------------------
+
+    def refund(self, auth: dict[str, str], key: str, body: dict[str, Any]) -> httpx.Response:
+        """`POST /payments/refunds` with an `Idempotency-Key`, as a back office sends it."""
+        headers = {**auth, "Idempotency-Key": key}
+        return self.gateway.post("/payments/refunds", json=body, headers=headers)
+
     # -- behind the scenes: the shop's and the sandbox's admin routes ---------------
 
     def stock(self, product_id: str) -> int:
@@ -169,6 +183,16 @@ class RunningDev:
         response.raise_for_status()
         effects: dict[str, Any] = response.json()["effects"]
         return effects
+
+    def stripe_refunds(self, payment_intent: str) -> list[dict[str, Any]]:
+        """The refunds the Stripe sandbox made of a PaymentIntent (its `/v1` API)."""
+        response = httpx.get(
+            f"{self.stripe_url}/v1/refunds", params={"payment_intent": payment_intent},
+            headers={"Authorization": f"Bearer {SANDBOX_STRIPE_KEY}"}, timeout=15.0,
+        )  # fmt: skip
+        response.raise_for_status()
+        refunds: list[dict[str, Any]] = response.json()["data"]
+        return refunds
 
     def advance_stripe_clock(self, seconds: float) -> dict[str, Any]:
         response = httpx.post(
