@@ -1,0 +1,75 @@
+"""The MongoDB status view shows what went back (issue 12): refunds and the dispute."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from pymongo.database import Database
+
+from application.ledger import PaymentLedger
+from application.ports import DisputeReport
+from application.status import report_of
+from domain.dispute import Dispute
+from domain.money import Money
+from domain.refund import RefundStatus
+from infrastructure.mongo.status_view import MongoPaymentStatusView
+from tests.infrastructure.payment_story import PaymentStory
+from tests.infrastructure.test_mongo_status_view import (
+    project,
+    status_view,
+    to_millisecond,
+)
+
+Document = dict[str, Any]
+__all__ = ["status_view"]  # the fixture, used by name
+
+
+async def test_refunds_and_the_dispute_are_read_back_as_the_payments_report(
+    ledger: PaymentLedger, mongo_db: Database[Document], status_view: MongoPaymentStatusView
+) -> None:
+    story = PaymentStory(ledger, "ord_back").initiate()
+    story.paid()
+    payment = story.payment()
+    payment.request_refund("rf_1", Money(5000, "usd"), None)
+    payment.record_refund_sent("rf_1", "re_1", RefundStatus.SUCCEEDED)
+    payment.report_dispute("evt_dp", Dispute("dp_1", Money(15498, "usd"), "fraudulent", "lost"))
+    ledger.record(payment)
+    project(ledger, mongo_db)
+
+    report = await status_view.get("ord_back")
+
+    expected = report_of(story.payment())
+    assert report is not None
+    assert (report.status, report.refunded_amount) == ("REFUNDED", Money(20498, "usd"))
+    assert report.dispute == DisputeReport("lost", Money(15498, "usd"), "fraudulent")
+    assert report == msgspec.structs.replace(
+        expected,
+        created_at=to_millisecond(expected.created_at),
+        updated_at=to_millisecond(expected.updated_at),
+    )
+
+
+async def test_a_refunded_payment_written_before_refunds_were_shown_is_refunded_in_full(
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView
+) -> None:
+    mongo_db.payments.insert_one(
+        {
+            "orderId": "ord_old",
+            "stripeSessionId": "cs_old",
+            "amount": 204.98,
+            "amountMinor": 20498,
+            "currency": "usd",
+            "status": "REFUNDED",
+            "metadata": {"userId": "user_1", "paymentIntent": "pi_old"},
+            "createdAt": datetime(2026, 1, 2, 3, 4, 5),
+            "updatedAt": datetime(2026, 1, 2, 3, 4, 5),
+            "version": 4,
+        }
+    )
+
+    report = await status_view.get("ord_old")
+
+    assert report is not None
+    assert (report.refunded_amount, report.dispute) == (Money(20498, "usd"), None)
