@@ -8,10 +8,11 @@ import pytest
 
 from application.apply_stripe_event import Outcome
 from application.ports import DisputeReport, PaymentIntentState
+from application.stripe_events import decode_stripe_event
 from domain.money import Money
 from tests.application.conftest import AUDITOR, BUYER, World
 from tests.application.test_refund_outcomes import ORDER, PAID, alerts, paid, stripe_sends
-from tests.stripe_payloads import dispute_event
+from tests.stripe_payloads import dispute_event, encode, refund_event
 
 
 async def dispute_shown(world: World) -> tuple[str, Money | None, DisputeReport | None]:
@@ -89,3 +90,24 @@ async def test_a_dispute_on_a_payment_intent_that_is_not_ours_is_ignored(world: 
 
     assert await stripe_sends(world, other) is Outcome.IGNORED
     assert (await dispute_shown(world))[2] is None
+
+
+async def test_reconcile_recovers_missed_refund_and_dispute_events(world: World) -> None:
+    await paid(world)
+    world.stripe.undelivered = [
+        decode_stripe_event(
+            encode(dispute_event("charge.dispute.created", "dp_5", "needs_response"))
+        ),
+        decode_stripe_event(encode(refund_event("refund.created", "re_dash", 1000, "succeeded"))),
+    ]
+
+    summary = await world.reconcile()()
+
+    assert [(c.order_id, c.event_type) for c in summary.changes] == [
+        (ORDER, "charge.dispute.created"),
+        (ORDER, "refund.created"),
+    ]
+    status, refunded, dispute = await dispute_shown(world)
+    assert (status, refunded) == ("PARTIALLY_REFUNDED", Money(1000, "usd"))
+    assert dispute is not None and dispute.status == "needs_response"
+    assert (await world.reconcile()()).changes == []  # applied once
