@@ -8,7 +8,7 @@ from typing import Protocol
 
 import msgspec
 
-from application.stripe_events import StripeEvent
+from application.stripe_events import DisputeObject, RefundObject, StripeEvent
 from domain.effects import Effect
 from domain.money import Money
 from domain.order import OrderSnapshot, OrderStatus
@@ -84,13 +84,22 @@ class CheckoutGateway(Protocol):
         ...
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
-        """Stripe events since `since` whose webhook delivery has not succeeded."""
+        """Stripe events since `since` whose webhook delivery has not succeeded, oldest
+        first (the order Stripe made them in)."""
         ...
 
     async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState: ...
 
     async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
         """Every Checkout Session still open (payable) created after `created_after`."""
+        ...
+
+    async def retrieve_refund(self, refund_id: str) -> RefundObject:
+        """A refund as Stripe has it now (`CheckoutRejected` if Stripe knows no such refund)."""
+        ...
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeObject:
+        """A dispute as Stripe has it now (`CheckoutRejected` if Stripe knows no such one)."""
         ...
 
 

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from application.errors import CheckoutUnavailable, OrderNotFound, OrderServiceUnavailable
+import msgspec
+
+from application.errors import (
+    CheckoutRejected,
+    CheckoutUnavailable,
+    OrderNotFound,
+    OrderServiceUnavailable,
+)
 from application.ports import (
     CheckoutGateway,
     CheckoutRequest,
@@ -25,7 +32,7 @@ from application.ports import (
     RefundReceipt,
 )
 from application.refund_keys import RefundKey, RefundKeys
-from application.stripe_events import StripeEvent
+from application.stripe_events import DisputeObject, RefundObject, StripeEvent
 from domain.money import Money
 from domain.order import OrderLine, OrderSnapshot, OrderStatus
 
@@ -102,6 +109,9 @@ class FakeCheckoutGateway(CheckoutGateway):
     """What Stripe answers a refund with (`pending`, `failed`…)."""
     undelivered: list[StripeEvent] = field(default_factory=list)
     payment_intents: dict[str, PaymentIntentState] = field(default_factory=dict)
+    stripe_refunds: dict[str, RefundObject] = field(default_factory=dict)
+    """Every refund made, as `GET /v1/refunds/{id}` answers it (`refund_moves_to` moves one)."""
+    disputes: dict[str, DisputeObject] = field(default_factory=dict)
     down: bool = False
     calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -148,7 +158,33 @@ class FakeCheckoutGateway(CheckoutGateway):
         self.refund_requests.append(
             {"key": idempotency_key, "reason": reason, "metadata": dict(metadata or {})}
         )
-        return RefundReceipt(f"re_{len(self.refunds)}", self.refund_status)
+        refund_id = f"re_{len(self.refunds)}"
+        self.stripe_refunds[refund_id] = RefundObject(
+            refund_id, amount.minor, amount.currency, self.refund_status, payment_intent,
+            reason=reason, metadata=dict(metadata or {}),
+        )  # fmt: skip
+        return RefundReceipt(refund_id, self.refund_status)
+
+    def refund_moves_to(self, refund_id: str, status: str) -> None:
+        """Stripe (the bank) moves a refund on, telling nobody."""
+        refund = self.stripe_refunds[refund_id]
+        self.stripe_refunds[refund_id] = msgspec.structs.replace(refund, status=status)
+
+    async def retrieve_refund(self, refund_id: str) -> RefundObject:
+        if self.down:
+            raise CheckoutUnavailable("stripe down")
+        try:
+            return self.stripe_refunds[refund_id]
+        except KeyError:
+            raise CheckoutRejected(f"no such refund: {refund_id}") from None
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeObject:
+        if self.down:
+            raise CheckoutUnavailable("stripe down")
+        try:
+            return self.disputes[dispute_id]
+        except KeyError:
+            raise CheckoutRejected(f"no such dispute: {dispute_id}") from None
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
         return list(self.undelivered)

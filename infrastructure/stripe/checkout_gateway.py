@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import stripe
@@ -24,7 +24,9 @@ from application.ports import (
 from application.stripe_events import (
     HANDLED_EVENTS,
     CheckoutSessionObject,
+    DisputeObject,
     MalformedStripeEvent,
+    RefundObject,
     StripeEvent,
     decode_stripe_event,
 )
@@ -37,8 +39,11 @@ from infrastructure.stripe.checkout_params import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EVENTS_PAGE_SIZE = 100
+# Stripe's `GET /v1/events` takes at most 20 `types[]`; more are asked for in several lists.
+TYPES_PER_LISTING = 20
 SESSIONS_PAGE_SIZE = 100
 # Creates of one order within one time bucket, each under its own key, before giving up
 # until the next bucket: each failed one costs the next attempt a replayed answer.
@@ -281,19 +286,29 @@ class StripeCheckoutGateway:
         return RefundReceipt(str(oldest.id), str(oldest.status or "pending"))
 
     async def undelivered_events(self, since: datetime) -> list[StripeEvent]:
+        """Oldest first: Stripe lists newest first, and a payment's history reads best (a
+        dispute opened, then lost) when its events are applied in the order Stripe made them."""
+        types = sorted(HANDLED_EVENTS)
+        events: list[StripeEvent] = []
+        with _stripe_call("list undelivered events", {"since": since.isoformat()}, self._meter):
+            for start in range(0, len(types), TYPES_PER_LISTING):
+                listed = await self._undelivered_of(types[start : start + TYPES_PER_LISTING], since)
+                events.extend(reversed(listed))
+        return sorted(events, key=lambda event: event.created or 0)  # stable: ties keep order
+
+    async def _undelivered_of(self, types: list[str], since: datetime) -> list[StripeEvent]:
         params: dict[str, Any] = {
             "delivery_success": False,
-            "types": sorted(HANDLED_EVENTS),
+            "types": types,
             "created": {"gte": int(since.timestamp())},
             "limit": EVENTS_PAGE_SIZE,
         }
         events: list[StripeEvent] = []
-        with _stripe_call("list undelivered events", {"since": since.isoformat()}, self._meter):
-            page = await self._client.v1.events.list_async(params=params)  # type: ignore[arg-type]
-            async for event in page.auto_paging_iter():
-                decoded = _stripe_event(event)
-                if decoded is not None and decoded.is_handled:
-                    events.append(decoded)
+        page = await self._client.v1.events.list_async(params=params)  # type: ignore[arg-type]
+        async for event in page.auto_paging_iter():
+            decoded = _stripe_event(event)
+            if decoded is not None and decoded.is_handled:
+                events.append(decoded)
         return events
 
     async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
@@ -326,6 +341,24 @@ class StripeCheckoutGateway:
                 found.append(_checkout_session(session))
         return found
 
+    async def retrieve_refund(self, refund_id: str) -> RefundObject:
+        extra = {"stripeRefundId": refund_id}
+        with (
+            _missing_is_rejected("refund", refund_id),
+            _stripe_call("retrieve refund", extra, self._meter),
+        ):
+            refund = await self._client.v1.refunds.retrieve_async(refund_id)
+        return _typed(refund, RefundObject, "refund")
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeObject:
+        extra = {"disputeId": dispute_id}
+        with (
+            _missing_is_rejected("dispute", dispute_id),
+            _stripe_call("retrieve dispute", extra, self._meter),
+        ):
+            dispute = await self._client.v1.disputes.retrieve_async(dispute_id)
+        return _typed(dispute, DisputeObject, "dispute")
+
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
@@ -355,6 +388,20 @@ def _stripe_call(operation: str, extra: dict[str, str], meter: StripeCallMeter) 
         )
         raise CheckoutUnavailable(f"Stripe: {operation} failed", error.request_id) from error
     meter.stripe_call(label, time.monotonic() - started, None)
+
+
+@contextmanager
+def _missing_is_rejected(kind: str, object_id: str) -> Iterator[None]:
+    """A 4xx retrying cannot change (no such object) is `CheckoutRejected`."""
+    try:
+        yield
+    except CheckoutUnavailable as error:
+        refusal = _permanent_refusal(error)
+        if refusal is None:
+            raise
+        raise CheckoutRejected(
+            f"Stripe has no {kind} {object_id}: {_describe(refusal)}", refusal.request_id
+        ) from error
 
 
 def _replayed_failure(error: CheckoutUnavailable) -> bool:
@@ -406,6 +453,15 @@ def _checkout_session(session: stripe.checkout.Session) -> CheckoutSession:
         attempt=attempt,
         created=datetime.fromtimestamp(wire.created, UTC) if wire.created else None,
     )
+
+
+def _typed(stripe_object: stripe.StripeObject, as_type: type[T], kind: str) -> T:
+    """Stripe's answer (its JSON, as a webhook would carry it) as the application reads it."""
+    try:
+        return msgspec.convert(stripe_object.to_dict(), as_type)
+    except msgspec.ValidationError as error:
+        log.warning("stripe sent an unreadable %s: %s", kind, error)
+        raise CheckoutUnavailable(f"Stripe: unreadable {kind}") from error
 
 
 def _metadata_of(stripe_object: stripe.StripeObject) -> dict[str, str]:

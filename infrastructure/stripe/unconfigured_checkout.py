@@ -17,7 +17,7 @@ from application.ports import (
     PaymentIntentState,
     RefundReceipt,
 )
-from application.stripe_events import StripeEvent
+from application.stripe_events import DisputeObject, RefundObject, StripeEvent
 from domain.money import Money
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,12 @@ class UnconfiguredCheckoutGateway:
         raise self._refuse()
 
     async def open_sessions(self, created_after: datetime) -> list[CheckoutSession]:
+        raise self._refuse()
+
+    async def retrieve_refund(self, refund_id: str) -> RefundObject:
+        raise self._refuse()
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeObject:
         raise self._refuse()
 
     async def aclose(self) -> None:

@@ -35,7 +35,12 @@ from application.ports import (
     PaymentIntentState,
     RefundReceipt,
 )
-from application.stripe_events import StripeEvent, decode_stripe_event
+from application.stripe_events import (
+    DisputeObject,
+    RefundObject,
+    StripeEvent,
+    decode_stripe_event,
+)
 from domain.money import Money
 from domain.order import OrderSnapshot, OrderStatus
 from tests.fakes import FixedClock
@@ -191,6 +196,13 @@ class StripeModel(CheckoutGateway):
             for s in self.sessions.values()
             if s.status == "open" and s.created > created_after
         ]
+
+    async def retrieve_refund(self, refund_id: str) -> RefundObject:
+        # The model's refunds succeed at once: none stays pending for reconciliation to read.
+        raise CheckoutRejected(f"the model does not read refunds back: {refund_id}")
+
+    async def retrieve_dispute(self, dispute_id: str) -> DisputeObject:
+        raise CheckoutRejected(f"the model opens no disputes: {dispute_id}")
 
     # -- what happens at Stripe without us ----------------------------------------
 

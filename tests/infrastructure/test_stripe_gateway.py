@@ -386,3 +386,60 @@ async def test_a_payment_intent_names_its_order(gateway: StripeCheckoutGateway) 
     assert (found.intent_id, found.order_id) == (intent, request.order.order_id)
     with pytest.raises(ServiceRejected):
         await gateway.retrieve_payment_intent("pi_nobody_knows")
+
+
+async def test_a_refund_and_a_dispute_are_read_back_as_stripe_now_has_them(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    request, intent = await paid_session(gateway)
+    ours = {"orderId": request.order.order_id, "refundId": "rf_gw_read"}
+    made = await gateway.refund(intent, Money(700, "usd"), "refund:rf_gw_read", metadata=ours)
+    sandbox.admin("POST", f"/_sandbox/refunds/{made.refund_id}/fail")
+    opened = sandbox.admin("POST", "/_sandbox/disputes", {"payment_intent": intent})
+    sandbox.admin("POST", f"/_sandbox/disputes/{opened['id']}/lose")
+
+    refund = await gateway.retrieve_refund(made.refund_id)
+    dispute = await gateway.retrieve_dispute(opened["id"])
+
+    assert (refund.id, refund.status, refund.amount, refund.currency) == (
+        made.refund_id, "failed", 700, "usd",
+    )  # fmt: skip
+    assert (refund.payment_intent, refund.ours, refund.order_id) == (
+        intent, "rf_gw_read", request.order.order_id,
+    )  # fmt: skip
+    assert (dispute.status, dispute.payment_intent, dispute.reason) == (
+        "lost", intent, "fraudulent",
+    )  # fmt: skip
+    with pytest.raises(ServiceRejected):
+        await gateway.retrieve_refund("re_nobody_knows")
+    with pytest.raises(ServiceRejected):
+        await gateway.retrieve_dispute("du_nobody_knows")
+
+
+async def test_undelivered_refund_and_dispute_events_are_listed_oldest_first(
+    gateway: StripeCheckoutGateway, sandbox: RunningStripeSandbox
+) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    request, intent = await paid_session(gateway)
+    made = await gateway.refund(intent, Money(500, "usd"), f"refund:{request.order.order_id}")
+    sandbox.admin("POST", f"/_sandbox/refunds/{made.refund_id}/fail")
+    opened = sandbox.admin("POST", "/_sandbox/disputes", {"payment_intent": intent})
+    sandbox.admin("POST", f"/_sandbox/disputes/{opened['id']}/lose")
+
+    events = await gateway.undelivered_events(since)
+
+    about_refund = [e.type for e in events if e.type.startswith(("refund.", "charge.refund."))
+                    and e.refund().id == made.refund_id]  # fmt: skip
+    about_dispute = [e.type for e in events if e.type.startswith("charge.dispute.")
+                     and e.dispute().id == opened["id"]]  # fmt: skip
+    assert about_refund == [
+        "refund.created", "refund.updated", "refund.failed", "charge.refund.updated",
+    ]  # fmt: skip
+    assert about_dispute == [
+        "charge.dispute.created", "charge.dispute.funds_withdrawn", "charge.dispute.closed",
+    ]  # fmt: skip
+    paid_at = next(i for i, e in enumerate(events) if e.type == "checkout.session.completed"
+                   and e.checkout_session().payment_intent == intent)  # fmt: skip
+    charge_refunded = next(i for i, e in enumerate(events) if e.type == "charge.refunded"
+                           and e.charge().payment_intent == intent)  # fmt: skip
+    assert paid_at < charge_refunded
