@@ -92,7 +92,7 @@ class CreateCheckoutSession:
         raise InvalidOrder(f"order {order.order_id} changed after its checkout session opened")
 
     def _existing_link(self, payment: Payment) -> CheckoutLink:
-        if payment.status is PaymentStatus.SUCCESS:
+        if payment.settled_status is PaymentStatus.SUCCESS:  # refunded since, too
             raise PaymentAlreadyCompleted(payment.order_id)
         if payment.is_terminal:
             # The order is being cancelled; the processor has not told the order service yet.

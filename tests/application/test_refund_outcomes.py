@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from application.apply_stripe_event import Outcome
-from application.errors import CheckoutRejected
+from application.errors import CheckoutRejected, PaymentAlreadyCompleted
 from application.ports import PaymentIntentState, RefundReceipt
 from application.stripe_events import decode_stripe_event
 from domain.errors import RefundExceedsRefundable
 from domain.money import Money
 from domain.payment import payment_id_for
 from tests.application.conftest import AUDITOR, BUYER, World
-from tests.fakes import FakeCheckoutGateway
+from tests.fakes import FakeCheckoutGateway, an_order
 from tests.stripe_payloads import (
     charge_refunded_event,
     checkout_event,
@@ -255,3 +255,13 @@ class RefusingRefunds(FakeCheckoutGateway):
         raise CheckoutRejected(
             f"Stripe refused to refund {payment_intent}: HTTP 400 charge_disputed"
         )
+
+
+async def test_a_refunded_payment_is_still_a_completed_one_to_checkout(world: World) -> None:
+    await paid(world)
+    order_refund(world, "rf_1", None)
+    await settle(world)
+    world.orders.add(an_order(ORDER, "user_1"))  # the shop still says PENDING
+
+    with pytest.raises(PaymentAlreadyCompleted):
+        await world.create_session()(BUYER, ORDER)
