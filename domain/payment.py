@@ -410,8 +410,10 @@ class Payment(ChainedAggregate):
 
     def report_refund(self, stripe_event_id: str, report: RefundReport) -> None:
         """Stripe's news of one refund: ours moves on, one we never made is recorded."""
-        if self.has_applied(stripe_event_id):
-            return
+        if not self.has_applied(stripe_event_id):
+            self._report_refund(stripe_event_id, report)
+
+    def _report_refund(self, stripe_event_id: str, report: RefundReport) -> None:
         key = self._refund_key_of(report)
         if key is None:
             self._record_unknown_refund(stripe_event_id, report)
@@ -426,15 +428,15 @@ class Payment(ChainedAggregate):
     ) -> None:
         """`charge.refunded`: its refunds, when listed, as refund reports; then any of its
         running total that no refund we know of explains, as one unidentified external
-        refund. Known counts every refund we ever heard of, failed ones too, so a late
-        total from before a failure is not taken for new money going back."""
-        if self.has_applied(stripe_event_id):
-            return
-        for report in refunds:
-            self.report_refund(stripe_event_id, report)
+        refund, taken as succeeded (card refunds mostly are at once; the refund's own
+        events, when they come, say otherwise). Known counts every refund we ever heard
+        of, failed ones too, so a late total from before a failure is not taken for new
+        money going back."""
         if self.has_applied(stripe_event_id):
             return
         self._refuse_foreign(amount_refunded)
+        for report in refunds:
+            self._report_refund(stripe_event_id, report)
         known = money_returned(self.refunds.values(), ()).known
         unsent = self._owed_refund()
         unexplained = amount_refunded.minor - known - (unsent.minor if unsent else 0)

@@ -215,3 +215,15 @@ def test_a_charge_total_of_nothing_is_news_not_an_impossible_amount(paid: Paymen
     paid.report_charge_refunds("evt_ch", usd(0), ())
     assert paid.refunded_amount == usd(0)
     assert paid.collect_events() == []
+
+
+def test_a_charge_listing_its_refunds_records_each(paid: Payment) -> None:
+    # Older API versions list the charge's refunds in `charge.refunded`.
+    listed = (
+        RefundReport("re_a", usd(1000), RefundStatus.SUCCEEDED),
+        RefundReport("re_b", usd(2000), RefundStatus.PENDING),
+    )
+    paid.report_charge_refunds("evt_ch", usd(3000), listed)
+    assert paid.refund("external:re_a") is not None
+    assert paid.refund("external:re_b") is not None
+    assert paid.refunded_amount == usd(3000)  # and nothing unidentified beside them
