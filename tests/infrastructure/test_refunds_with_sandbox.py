@@ -16,6 +16,7 @@ import httpx
 import jwt
 
 from tests.fixtures.shop import CABLE
+from tests.fixtures.stripe_sandbox import RunningStripeSandbox
 from tests.infrastructure.test_sandbox_webhook_reaches_service import (
     WAIT_SECONDS,
     Stack,
@@ -85,6 +86,7 @@ def test_a_refund_the_bank_returns_gives_the_payment_back_its_money(stack: Stack
 
     shown = wait_for(api, order_id, lambda body: body.get("refundedAmount") == 0)
     assert (shown["status"], shown["refundedAmount"]) == ("SUCCESS", 0)
+    assert_every_delivery_accepted(sandbox)
     api.close()
 
 
@@ -102,4 +104,13 @@ def test_a_dispute_opened_then_lost(stack: Stack) -> None:
     shown = wait_for(api, order_id, lambda body: body.get("status") == "REFUNDED")
     assert (shown["status"], shown["refundedAmount"]) == ("REFUNDED", 19.98)
     assert shown["dispute"]["status"] == "lost"
+    assert_every_delivery_accepted(sandbox)
     api.close()
+
+
+def assert_every_delivery_accepted(sandbox: RunningStripeSandbox) -> None:
+    """Each event the sandbox sent (refund.*, charge.*, charge.dispute.*…) was read: a 400
+    would have Stripe sending it again for days."""
+    attempts = sandbox.deliveries()["attempts"]
+    refused = [a for a in attempts if a["status"] != 200]
+    assert attempts and not refused, refused
