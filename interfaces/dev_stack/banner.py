@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from interfaces.dev_stack.children import ChildSpec
+from interfaces.dev_stack.stripe_listen import stripe_listen_command
 
 TITLES = {
     "shop": "Shop + API gateway",
@@ -34,7 +35,7 @@ def ready_banner(
     gateway = next(spec.url for spec in plan if spec.name == "shop")
     service = next(spec.url for spec in plan if spec.name == "payments")
     if all(spec.name != "stripe" for spec in plan):
-        listen = f"stripe listen --forward-to localhost:{service.rsplit(':', 1)[1]}/webhook"
+        listen = stripe_listen_command(service.rsplit(":", 1)[1])
         lines.append(f"  {'Stripe (test mode)':<22} {listen}")
     lines += [
         f"  {'Payments via gateway':<22} {gateway}/payments/…",

@@ -25,6 +25,7 @@ import jsonschema
 import pytest
 import yaml
 
+from application.stripe_events import HANDLED_EVENTS
 from infrastructure.settings import Settings, SettingsError
 from interfaces.cli.main import build_parser
 from tests.deploy.compose_interpolation import (
@@ -355,13 +356,14 @@ def test_the_sandbox_profile_shares_its_secrets_with_the_service() -> None:
     assert read_env_file(ENV_SANDBOX)["COMPOSE_PROFILES"] == "sandbox"
 
 
-def test_the_stripe_profile_forwards_to_the_webhook_with_the_services_key() -> None:
+def test_the_stripe_profile_forwards_the_handled_events_with_the_services_key() -> None:
     services = interpolated(example_env())[0]["services"]
     stripe = services["stripe"]
     assert stripe["image"].startswith("stripe/stripe-cli")
     assert stripe["profiles"] == ["stripe"]
     assert stripe["command"][0] == "listen"
     assert option(stripe["command"], "--forward-to") == "payment-service:8000/webhook"
+    assert set((option(stripe["command"], "--events") or "").split(",")) == HANDLED_EVENTS
     key = environment_of(services["payment-service"])["STRIPE_SECRET_KEY"]
     assert environment_of(stripe)["STRIPE_API_KEY"] == key
 

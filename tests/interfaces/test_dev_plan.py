@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from application.stripe_events import HANDLED_EVENTS
 from infrastructure.settings import Settings
 from interfaces.cli.main import main
 from interfaces.dev_stack.banner import ready_banner
@@ -109,7 +110,10 @@ def test_the_banner_names_the_urls_users_and_how_to_reach_real_stripe(tmp_path: 
     assert "http://127.0.0.1:3000" in banner
     assert "testuser@example.com / password123 (user)" in banner
     assert "auditor@example.com / password123 (auditor)" in banner
-    assert "stripe listen --forward-to localhost:8000/webhook" in banner
+    assert "admin@example.com / password123 (admin)" in banner
+    listen = next(line.split() for line in banner.splitlines() if "stripe listen" in line)
+    assert listen[listen.index("--forward-to") + 1] == "localhost:8000/webhook"
+    assert set(listen[listen.index("--events") + 1].split(",")) == HANDLED_EVENTS
 
 
 def test_the_services_settings_are_written_for_the_other_commands(tmp_path: Path) -> None:
