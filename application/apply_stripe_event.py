@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from enum import StrEnum
 
 from application.errors import CheckoutRejected
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Fulfil only on `paid` (STRIPE_FACTS); we never open a session that needs no payment.
 PAID_STATUSES = frozenset({"paid"})
 CONFLICT_RETRIES = 5
+PAYMENT_INTENT_ID = re.compile(r"pi_[A-Za-z0-9_]{1,250}")
 
 
 class Outcome(StrEnum):
@@ -71,8 +73,8 @@ class ApplyStripeEvent:
         if named or event.type not in MONEY_BACK_EVENTS or self._checkout is None:
             return named
         intent = event.money_back().payment_intent
-        if not intent:
-            return None
+        if not intent or not PAYMENT_INTENT_ID.fullmatch(intent):
+            return None  # no PaymentIntent of Stripe's: nothing to ask Stripe about
         try:
             return (await self._checkout.retrieve_payment_intent(intent)).order_id
         except CheckoutRejected:  # no PaymentIntent Stripe knows: not ours

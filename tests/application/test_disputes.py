@@ -7,11 +7,13 @@ import logging
 import pytest
 
 from application.apply_stripe_event import Outcome
+from application.errors import CheckoutUnavailable
 from application.ports import DisputeReport, PaymentIntentState
 from application.stripe_events import decode_stripe_event
 from domain.money import Money
 from tests.application.conftest import AUDITOR, BUYER, World
 from tests.application.test_refund_outcomes import ORDER, PAID, alerts, paid, stripe_sends
+from tests.fakes import FakeCheckoutGateway
 from tests.stripe_payloads import dispute_event, encode, refund_event
 
 
@@ -111,3 +113,19 @@ async def test_reconcile_recovers_missed_refund_and_dispute_events(world: World)
     assert (status, refunded) == ("PARTIALLY_REFUNDED", Money(1000, "usd"))
     assert dispute is not None and dispute.status == "needs_response"
     assert (await world.reconcile()()).changes == []  # applied once
+
+
+@pytest.mark.parametrize("intent", ["", "pi_../../v1/charges", "ch_123", "pi_" + "x" * 300])
+async def test_an_object_without_a_real_payment_intent_is_not_ours(
+    world: World, intent: str
+) -> None:
+    await paid(world)
+    world.stripe = NoIntentLookups(world.stripe.clock)  # Stripe is not even asked
+    odd = dispute_event("charge.dispute.created", "dp_6", "needs_response", payment_intent=intent)
+
+    assert await stripe_sends(world, odd) is Outcome.IGNORED
+
+
+class NoIntentLookups(FakeCheckoutGateway):
+    async def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentState:
+        raise CheckoutUnavailable(f"asked Stripe for {intent_id!r}")
