@@ -1,16 +1,23 @@
 """Use case: apply what Stripe webhooks that never arrived would have told us.
 
-Two sources, both through `ApplyStripeEvent`, the webhook's own use case, so a
+Three sources, all through `ApplyStripeEvent`, the webhook's own use case, so a
 reconciled payment ends exactly where the webhook would have put it:
 
 1. Stripe's events whose delivery has not succeeded (last `lookback`: 30 days by
-   default, as far back as Stripe lists them), applied idempotently by their real id.
+   default, as far back as Stripe lists them), applied idempotently by their real id,
+   oldest first: every type the service handles, refunds and disputes too.
 2. Overdue open payments, resolved from Stripe's objects: still INITIATED past their
    session's `expires_at` plus a grace period, or waiting on a delayed method longer
    than `delayed_limit`. The session is retrieved (and its PaymentIntent, for a delayed
    method) and the equivalent event is built with a deterministic id
    `reconcile:{session_id}:{outcome}`, so a second run, or the real webhook arriving
    later, is a duplicate rather than a second effect.
+3. Money going back that Stripe has not settled: refunds still `pending` or
+   `requires_action`, and disputes still open, `money_back_wait` after the payment's last
+   news, are read back from Stripe; a new status is applied as the event Stripe sends
+   for it, with id `reconcile:{refund or dispute}:{status}` (ADR 0024). This catches
+   what the first source cannot: news older than Stripe's 30 days, or an event Stripe
+   never counted as undelivered.
 
 And one clean-up: open Checkout Sessions of ours that no payment records (a create that
 failed after Stripe made the session, a race whose loser could not expire its own) are
@@ -31,14 +38,21 @@ from application.errors import CheckoutUnavailable
 from application.ledger import PaymentLedger
 from application.open_payments import OpenPayment, OpenPaymentsIndex
 from application.ports import CheckoutGateway, CheckoutSession, Clock
+from application.reconcile_money_back import DEFAULT_MONEY_BACK_WAIT, dispute_news, refund_news
 from application.stripe_events import (
     CHECKOUT_ASYNC_FAILED,
     CHECKOUT_ASYNC_SUCCEEDED,
     CHECKOUT_COMPLETED,
     CHECKOUT_EVENTS,
     CHECKOUT_EXPIRED,
+    MONEY_BACK_EVENTS,
     EventData,
     StripeEvent,
+)
+from application.unsettled_money_back import (
+    Awaited,
+    UnsettledMoneyBack,
+    UnsettledMoneyBackIndex,
 )
 
 log = logging.getLogger(__name__)
@@ -59,6 +73,8 @@ class ReconcileChange(msgspec.Struct, frozen=True, rename="camel"):
     event_id: str
     event_type: str
     status_after: str
+    object_id: str = ""
+    """The refund, dispute or charge a money-back event is about (`re_…`, `du_…`, `ch_…`)."""
 
 
 class ReconcileSummary(msgspec.Struct, rename="camel"):
@@ -68,6 +84,8 @@ class ReconcileSummary(msgspec.Struct, rename="camel"):
     open_checked: int = 0
     still_open: int = 0
     undelivered_seen: int = 0
+    refunds_checked: int = 0
+    disputes_checked: int = 0
     strays_closed: list[str] = msgspec.field(default_factory=list)
     changes: list[ReconcileChange] = msgspec.field(default_factory=list)
     errors: list[str] = msgspec.field(default_factory=list)
@@ -87,6 +105,8 @@ class Reconcile:
         grace: timedelta = DEFAULT_GRACE,
         lookback: timedelta = DEFAULT_LOOKBACK,
         delayed_limit: timedelta = DEFAULT_DELAYED_LIMIT,
+        unsettled: UnsettledMoneyBackIndex | None = None,
+        money_back_wait: timedelta = DEFAULT_MONEY_BACK_WAIT,
     ) -> None:
         self._ledger = ledger
         self._checkout = checkout
@@ -96,11 +116,14 @@ class Reconcile:
         self._lookback = lookback
         self._delayed_limit = delayed_limit
         self._open = open_payments
+        self._unsettled = unsettled
+        self._money_back_wait = money_back_wait
 
     async def __call__(self, dry_run: bool = False) -> ReconcileSummary:
         summary = ReconcileSummary(dry_run=dry_run)
         await self._undelivered(summary)
         await self._overdue(summary)
+        await self._money_back(summary)
         await self._close_strays(summary)
         return summary
 
@@ -165,6 +188,52 @@ class Reconcile:
             return None  # still on its way: the async result is what we wait for
         return _session_event(CHECKOUT_COMPLETED, "unpaid", open_payment, session)
 
+    async def _money_back(self, summary: ReconcileSummary) -> None:
+        """Refunds and disputes Stripe has been silent about for `money_back_wait`, read back.
+
+        One already moved on by this run (an undelivered event; in a dry run, not recorded
+        yet) is left alone: a real run would find it settled.
+        """
+        if self._unsettled is None:
+            return
+        silent_since = self._clock.now() - self._money_back_wait
+        for payment in await asyncio.to_thread(self._unsettled.refresh):
+            if payment.last_news > silent_since:
+                continue
+            moved = {change.object_id for change in summary.changes}
+            for refund in payment.refunds:
+                if refund.stripe_id not in moved:
+                    summary.refunds_checked += 1
+                    await self._read_back_refund(payment, refund, summary)
+            for dispute in payment.disputes:
+                if dispute.stripe_id not in moved:
+                    summary.disputes_checked += 1
+                    await self._read_back_dispute(payment, dispute, summary)
+
+    async def _read_back_refund(
+        self, payment: UnsettledMoneyBack, refund: Awaited, summary: ReconcileSummary
+    ) -> None:
+        try:
+            found = await self._checkout.retrieve_refund(refund.stripe_id)
+        except CheckoutUnavailable as error:
+            summary.errors.append(f"order {payment.order_id}: refund {refund.stripe_id}: {error}")
+            return
+        event = refund_news(refund, found)
+        if event is not None:
+            await self._submit(event, summary, payment.order_id)
+
+    async def _read_back_dispute(
+        self, payment: UnsettledMoneyBack, dispute: Awaited, summary: ReconcileSummary
+    ) -> None:
+        try:
+            found = await self._checkout.retrieve_dispute(dispute.stripe_id)
+        except CheckoutUnavailable as error:
+            summary.errors.append(f"order {payment.order_id}: dispute {dispute.stripe_id}: {error}")
+            return
+        event = dispute_news(dispute, found)
+        if event is not None:
+            await self._submit(event, summary, payment.order_id)
+
     async def _close_strays(self, summary: ReconcileSummary) -> None:
         """Expires open sessions of ours that no payment records: nobody holds their URL.
 
@@ -205,11 +274,14 @@ class Reconcile:
             extra=extra,
         )
 
-    async def _submit(self, event: StripeEvent, summary: ReconcileSummary) -> None:
+    async def _submit(
+        self, event: StripeEvent, summary: ReconcileSummary, order_id: str | None = None
+    ) -> None:
+        """Applies (or, in a dry run, previews) the event; `order_id` if already known."""
         if not event.is_handled:
             return
         try:
-            order_id = await self._apply.order_of(event)
+            order_id = order_id or await self._apply.order_of(event)
         except CheckoutUnavailable as error:
             summary.errors.append(f"event {event.id}: {error}")
             return
@@ -219,11 +291,14 @@ class Reconcile:
             outcome = await asyncio.to_thread(self._apply.apply, event, order_id)
         if outcome is not Outcome.RECORDED:
             return
-        session_id = _session_of(event)
         order_id = order_id or ""
         payment = await asyncio.to_thread(self._ledger.find, order_id) if order_id else None
+        session_id = _session_of(event) or (payment.checkout_session_id if payment else "")
         status = "" if summary.dry_run or payment is None else payment.status.value
-        summary.changes.append(ReconcileChange(order_id, session_id, event.id, event.type, status))
+        object_id = event.money_back().id if event.type in MONEY_BACK_EVENTS else ""
+        summary.changes.append(
+            ReconcileChange(order_id, session_id, event.id, event.type, status, object_id)
+        )
         log.info(
             "reconcile would apply a missed event"
             if summary.dry_run
@@ -233,6 +308,7 @@ class Reconcile:
                 "sessionId": session_id,
                 "eventId": event.id,
                 "eventType": event.type,
+                "stripeObjectId": object_id,
             },
         )
 

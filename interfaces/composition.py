@@ -35,6 +35,7 @@ from infrastructure.effects.reconcile_lock import PROJECTION_LOCK_NAME, leadersh
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
+from infrastructure.event_store.unsettled_money_back_index import FollowedUnsettledMoneyBack
 from infrastructure.metrics.instruments import ServiceMetrics
 from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.projection_worker import StatusProjectionWorker
@@ -214,6 +215,7 @@ class ServiceGraph:
             self.clock,
             FollowedOpenPayments(self.ledger),
             delayed_limit=timedelta(hours=self.settings.delayed_payment_wait_hours),
+            unsettled=FollowedUnsettledMoneyBack(self.ledger),
         )
 
     @cached_property
