@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "reconcile", help="catch up on Stripe webhooks that never arrived"
+        "reconcile",
+        help="catch up on Stripe webhooks that never arrived (payments, refunds, disputes)",
     )
     parser.add_argument("--dry-run", action="store_true", help="report, record nothing")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -64,10 +65,15 @@ def describe(summary: ReconcileSummary) -> str:
     lines = [
         f"{verb} {len(summary.changes)} missed events; checked {summary.open_checked} overdue "
         f"payments ({summary.still_open} still open at Stripe), "
-        f"{summary.undelivered_seen} undelivered Stripe events"
+        f"{summary.undelivered_seen} undelivered Stripe events, "
+        f"{summary.refunds_checked} pending refunds and {summary.disputes_checked} open "
+        "disputes read back"
     ]
     for change in summary.changes:
+        about = f" {change.object_id}" if change.object_id else ""
         after = f" -> {change.status_after}" if change.status_after else ""
-        lines.append(f"  order {change.order_id}: {change.event_type} ({change.event_id}){after}")
+        lines.append(
+            f"  order {change.order_id}: {change.event_type}{about} ({change.event_id}){after}"
+        )
     lines.extend(f"  error: {error}" for error in summary.errors)
     return "\n".join(lines)
