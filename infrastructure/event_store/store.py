@@ -21,6 +21,7 @@ from psycopg import sql
 
 from application.ledger import PaymentLedger
 from infrastructure.event_store.group_commit import GroupCommit
+from infrastructure.event_store.sqlite_readers import SqliteReaders
 
 DEFAULT_EVENT_STORE_URL = "sqlite:///var/payments.db"
 MAPPER_TOPIC = "infrastructure.event_store.encoding:MsgspecMapper"
@@ -210,6 +211,7 @@ def open_ledger(url: str) -> PaymentLedger:
     ledger = survive_concurrent_schema_creation(create)
     if isinstance(ledger.recorder, SQLiteApplicationRecorder):
         GroupCommit(ledger.recorder).install()  # one fsync for concurrent saves
+        SqliteReaders(ledger.recorder.datastore).install()  # reads never queue behind writes
     return ledger
 
 
