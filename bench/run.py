@@ -22,7 +22,9 @@ recorder in batches (bench/seed_payments.py). At each size:
     event, and the load alone, in-process on the same store (bench/ceilings.py);
   - on SQLite only: `GET /payments/status/{id}` with a JWT over payments spread across
     the store; ceiling: raw `find_one` on the same SecantusDB at the same concurrency;
-    `GET /health` (the framework alone);
+    `GET /health` (the middleware and a handler; ceiling: a bare Litestar endpoint on the
+    same server, bench/bare_app.py), and that bare endpoint beside plain uvicorn (h11 on
+    asyncio's loop, the server before issue 15: the goal is 2x);
   - on SQLite only: create-session one at a time; ceiling: the two calls it makes (the
     order, then the Checkout Session from the sandbox) through the same adapters;
   - on SQLite only: confirmation lag at half load, with effects_throughput's functions
@@ -80,6 +82,7 @@ from tests.stripe_payloads import sign
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results" / "latest.json"
 CEILINGS = Path(__file__).resolve().parent / "ceilings.py"
+BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 JWT_SECRET = effects.JWT_SECRET
 WEBHOOK_SECRET = effects.WEBHOOK_SECRET  # its Connection signs with it
 STRIPE_KEY = "sk_test_bench_run"
@@ -423,9 +426,41 @@ def status_figures(level: Level, service: effects.Service, stores: Stores, world
     raw = ceiling("find-one", uri, str(ids_file), str(world.seconds), str(world.connections))
     level.add(Figure("status read (MongoDB view)", reads.per_second, raw["per_second"], "req/s",
                      wrk_detail(reads), f"raw find_one, p99 {raw['p99_ms']:.1f} ms"))  # fmt: skip
-    health = run_wrk(port, [Request("GET", "/health")], world.seconds, world.connections)
-    level.add(Figure("GET /health (framework)", health.per_second, None, "req/s",
-                     wrk_detail(health)))  # fmt: skip
+    framework_figures(level, port, world)
+
+
+def framework_figures(level: Level, port: int, world: World) -> None:
+    """`GET /health` of the service beside a bare Litestar endpoint on the same server, and
+    that bare endpoint beside plain uvicorn (h11, asyncio: the server before issue 15)."""
+    health = [Request("GET", "/health")]
+    run_wrk(port, health, 1, world.connections)  # warm-up
+    service = run_wrk(port, health, world.seconds, world.connections)
+    bare = {}
+    for kind in ("service", "plain"):
+        with bare_server(kind, world.workdir) as bare_port:
+            run_wrk(bare_port, health, 1, world.connections)
+            bare[kind] = run_wrk(bare_port, health, world.seconds, world.connections)
+    level.add(Figure("GET /health (the service's middleware and handler)", service.per_second,
+                     bare["service"].per_second, "req/s", wrk_detail(service),
+                     "a bare Litestar endpoint on the service's server"))  # fmt: skip
+    level.add(Figure("bare Litestar endpoint on the service's server", bare["service"].per_second,
+                     bare["plain"].per_second, "req/s", wrk_detail(bare["service"]),
+                     "the same on plain uvicorn (h11, asyncio); goal 2x"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def bare_server(kind: str, workdir: Path) -> Iterator[int]:
+    """bench/bare_app.py as a process of its own on a free port."""
+    port = effects.free_port()
+    log = workdir / f"bare-{kind}-{port}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, str(BARE_APP), str(port), kind],
+                                   cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        effects.wait_for_health(f"http://127.0.0.1:{port}/health", process, "bare app", log)
+        yield port
+    finally:
+        effects.stop(process)
 
 
 def create_session_figures(level: Level, service: effects.Service, world: World) -> None:

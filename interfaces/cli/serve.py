@@ -84,31 +84,46 @@ def app_from_environment() -> Litestar:
 def _serve_with_uvicorn(app: Litestar, settings: Settings, host: str) -> None:
     import uvicorn  # noqa: PLC0415
 
-    from interfaces.cli.header_deadline import httptools_with_header_deadline  # noqa: PLC0415
-
     # On SIGTERM uvicorn stops accepting, lets the requests in flight finish, runs the
     # lifespan's shutdown (the background workers), then raises SIGTERM again under the
     # handler it found, to die of it (exit 143). A stop the orchestrator asked for and
     # that completed is a success: under this handler the re-raise is ignored (exit 0).
     signal.signal(signal.SIGTERM, _stopped_as_asked)
+    uvicorn.run(
+        app,
+        **uvicorn_options(
+            host=host,
+            port=settings.port,
+            header_timeout=settings.http_header_timeout_seconds,
+            keepalive=settings.http_keepalive_seconds,
+            max_connections=settings.http_max_connections,
+        ),
+    )
+
+
+def uvicorn_options(
+    *, host: str, port: int, header_timeout: float, keepalive: int, max_connections: int
+) -> dict[str, Any]:
+    """How `payments serve` runs uvicorn (bench/bare_app.py serves a bare app the same way)."""
+    from interfaces.cli.header_deadline import httptools_with_header_deadline  # noqa: PLC0415
+
     # log_config=None keeps our JSON handler; one process, because the app's lifespan
     # runs the background workers (ADR 0005). uvicorn has no header-read timeout of its
     # own: its protocol gets one; over `limit_concurrency` connections it answers 503.
-    uvicorn.run(
-        app,
-        host=host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
+    return {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
+        "server_header": False,
         # httptools' C parser on uvloop's loop (issue 15), with the header deadline uvicorn lacks.
-        http=httptools_with_header_deadline(settings.http_header_timeout_seconds),
-        loop="interfaces.cli.serve:uvloop_with_threads",
-        timeout_keep_alive=settings.http_keepalive_seconds,
-        limit_concurrency=settings.http_max_connections,
-        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
-    )
+        "http": httptools_with_header_deadline(header_timeout),
+        "loop": "interfaces.cli.serve:uvloop_with_threads",
+        "timeout_keep_alive": keepalive,
+        "limit_concurrency": max_connections,
+        "timeout_graceful_shutdown": HTTP_DRAIN_SECONDS,
+    }
 
 
 def uvloop_with_threads() -> asyncio.AbstractEventLoop:
