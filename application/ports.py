@@ -155,6 +155,9 @@ class PaymentStatusReport(msgspec.Struct, frozen=True):
     refunded_amount: Money | None = None
     """Refunds pending or succeeded and lost disputes (ADR 0022); None: nothing went back."""
     dispute: DisputeReport | None = None
+    refund_owed: Money | None = None
+    """Money the service owes back by itself that no refund pending or succeeded covers (its
+    refund not sent yet, or failed at Stripe); None: nothing owed."""
 
 
 class PaymentStatusView(Protocol):

@@ -18,6 +18,7 @@ from domain.payment import Payment, payment_id_for
 def report_of(payment: Payment) -> PaymentStatusReport:
     """The status report of a payment, rebuilt from the event store."""
     refunded = payment.refunded_amount
+    owed = payment.refund_owed
     dispute = payment.dispute
     return PaymentStatusReport(
         order_id=payment.order_id,
@@ -33,6 +34,7 @@ def report_of(payment: Payment) -> PaymentStatusReport:
         user_email=payment.user_email,
         refunded_amount=refunded if refunded.minor else None,
         dispute=DisputeReport(dispute.status, dispute.amount, dispute.reason) if dispute else None,
+        refund_owed=owed if owed.minor else None,
     )
 
 

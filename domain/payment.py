@@ -344,6 +344,19 @@ class Payment(ChainedAggregate):
             return Money(0, self.amount.currency)
         return Money(received.minor - self.refunded_amount.minor, received.currency)
 
+    @property
+    def refund_owed(self) -> Money:
+        """What the service owes back by itself (a late payment, a wrong amount, an order
+        cancelled at the shop) that no refund pending or succeeded, nor a lost dispute,
+        covers: its refund not sent yet, or failed at Stripe and left for a person (it is
+        not retried). A stray session's money is not the order's, and not counted here."""
+        if self.refund_due is None:
+            return Money(0, (self.received or self.amount).currency)
+        received = self.amount_received or self.refund_due
+        live = money_returned(self.refunds.values(), self.disputes.values()).live
+        owed = min(self.refund_due.minor, received.minor - live)
+        return Money(max(owed, 0), self.refund_due.currency)
+
     def refund(self, refund_id: str) -> Refund | None:
         """A refund by its key: an operator's refund id (`request_refund`), `owed`,
         `stray:{session}` or `external:{Stripe's id}`."""

@@ -56,6 +56,8 @@ class PaymentState(msgspec.Struct, rename="camel"):
     refunded_amount: str
     """Refunds pending or succeeded and lost disputes, as `GET /status` counts them."""
     refundable: str
+    refund_owed: str
+    """Money the service owes back by itself that no refund pending or succeeded covers."""
     refunds: list[RefundState]
     dispute: DisputeState | None
     facts: dict[str, Any]
@@ -104,6 +106,7 @@ def state_of(payment: Payment) -> PaymentState:
         expires_at=payment.expires_at,
         refunded_amount=str(payment.refunded_amount.to_major()),
         refundable=str(payment.refundable.to_major()),
+        refund_owed=str(payment.refund_owed.to_major()),
         refunds=[_refund_state(refund) for refund in payment.refunds.values()],
         dispute=_dispute_state(payment.dispute) if payment.dispute else None,
         facts=_facts(payment),

@@ -7,6 +7,10 @@ BSON dates keep milliseconds, so `createdAt`/`updatedAt` lose sub-millisecond di
 `refundedAmountMinor` and `dispute` came with issue 12: a document written before
 them says nothing of refunds; its REFUNDED payment gave back all it received, the
 only refunds there were (`payments projections rebuild` writes them out in full).
+`refundOwedMinor` came after them: a document without it cannot say whether money is
+owed back, so unless its payment cannot owe any (INITIATED: nothing arrived; REFUNDED:
+all of it went back) it is not read (`written_before_refund_owed`), and the event store
+answers instead until the projection writes the payment again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pymongo import ASCENDING
 from pymongo.collection import Collection
 
 from application.ports import DisputeReport, PaymentStatusReport
+from domain.lifecycle import PaymentStatus
 from domain.money import Money
 
 PAYMENTS = "payments"
@@ -25,6 +30,8 @@ TRACKING = "projection_tracking"
 DEFAULT_DATABASE = "paymentdb"
 
 PaymentDocument = dict[str, Any]
+CANNOT_OWE = frozenset({PaymentStatus.INITIATED, PaymentStatus.REFUNDED})
+"""Statuses whose payment owes nothing back: no money arrived, or all of it went back."""
 
 
 def document_of(report: PaymentStatusReport) -> PaymentDocument:
@@ -38,6 +45,7 @@ def document_of(report: PaymentStatusReport) -> PaymentDocument:
         "status": report.status,
         "refundedAmountMinor": report.refunded_amount.minor if report.refunded_amount else 0,
         "dispute": _dispute_document(report.dispute),
+        "refundOwedMinor": report.refund_owed.minor if report.refund_owed else 0,
         "metadata": {
             "paymentIntent": report.payment_intent,
             "customerEmail": report.customer_email,
@@ -67,14 +75,25 @@ def report_from(document: PaymentDocument) -> PaymentStatusReport:
         user_email=metadata.get("userEmail"),
         refunded_amount=_refunded(document),
         dispute=_dispute_from(document.get("dispute"), document["currency"]),
+        refund_owed=_minor_or_none(document.get("refundOwedMinor"), document["currency"]),
     )
+
+
+def written_before_refund_owed(document: PaymentDocument) -> bool:
+    """Written before `refundOwedMinor`, for a payment that may owe money back: it cannot
+    answer for that payment (`GetPaymentStatus` then reads the event store)."""
+    return "refundOwedMinor" not in document and document["status"] not in CANNOT_OWE
 
 
 def _refunded(document: PaymentDocument) -> Money | None:
     minor = document.get("refundedAmountMinor")
     if minor is None and document["status"] == "REFUNDED":  # written before issue 12
         minor = document["amountMinor"]
-    return Money(int(minor), document["currency"]) if minor else None
+    return _minor_or_none(minor, document["currency"])
+
+
+def _minor_or_none(minor: Any, currency: str) -> Money | None:
+    return Money(int(minor), currency) if minor else None
 
 
 def _dispute_document(dispute: DisputeReport | None) -> PaymentDocument | None:

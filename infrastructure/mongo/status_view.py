@@ -13,7 +13,12 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from application.ports import PaymentStatusReport
-from infrastructure.mongo.payment_document import PAYMENTS, PaymentDocument, report_from
+from infrastructure.mongo.payment_document import (
+    PAYMENTS,
+    PaymentDocument,
+    report_from,
+    written_before_refund_owed,
+)
 
 log = logging.getLogger(__name__)
 # After a failed read, reads skip MongoDB this long; then one ping in the background
@@ -39,7 +44,8 @@ class MongoPaymentStatusView:
         self._retry: asyncio.Task[None] | None = None
 
     async def get(self, order_id: str) -> PaymentStatusReport | None:
-        """The order's document, or None when there is none or MongoDB is unreachable.
+        """The order's document, or None when there is none, MongoDB is unreachable, or
+        the document was written before it could say what is owed back.
 
         None makes `GetPaymentStatus` answer from the event store, which is the
         truth the view is derived from: a MongoDB outage slows reads, never fails them.
@@ -58,7 +64,9 @@ class MongoPaymentStatusView:
                 )
             self._skip_until = time.monotonic() + self._retry_after
             return None
-        return report_from(document) if document is not None else None
+        if document is None or written_before_refund_owed(document):
+            return None
+        return report_from(document)
 
     def _find(self, order_id: str) -> PaymentDocument | None:
         with pymongo.timeout(self._timeout):  # fails fast when MongoDB is down

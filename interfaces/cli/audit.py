@@ -197,7 +197,10 @@ def _print_state(state: PaymentState) -> None:
     print(f"version {state.version}  recorded {state.recorded_at.isoformat()}")
     print(f"status {state.status}  amount {state.amount} {currency}")
     print(f"session {state.session_id}  expires {state.expires_at.isoformat()}")
-    print(f"refunded {state.refunded_amount} {currency}  refundable {state.refundable} {currency}")
+    print(
+        f"refunded {state.refunded_amount} {currency}  refundable {state.refundable} {currency}"
+        f"  owed back {state.refund_owed} {currency}"
+    )
     for refund in state.refunds:
         about = ", ".join(
             part for part in (refund.origin, refund.reason, refund.stripe_refund_id) if part

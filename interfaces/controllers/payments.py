@@ -80,6 +80,9 @@ class PaymentStatusBody(msgspec.Struct):
 
     `refundedAmount` is what went back: refunds pending or succeeded and lost disputes
     (0 when none); `status` is REFUNDED once Stripe says all of it succeeded (ADR 0022).
+    `refundOwed` is money the service owes back by itself (late money, a wrong amount, an
+    order cancelled at the shop) that no refund pending or succeeded covers: not sent yet,
+    or failed at Stripe and waiting for a person (0 when none).
     """
 
     orderId: str
@@ -91,10 +94,11 @@ class PaymentStatusBody(msgspec.Struct):
     sessionId: str
     refundedAmount: MajorUnits = 0
     dispute: DisputeBody | None = None
+    refundOwed: MajorUnits = 0
 
     @classmethod
     def of(cls, report: PaymentStatusReport) -> PaymentStatusBody:
-        refunded = report.refunded_amount
+        refunded, owed = report.refunded_amount, report.refund_owed
         return cls(
             orderId=report.order_id,
             status=report.status,
@@ -105,6 +109,7 @@ class PaymentStatusBody(msgspec.Struct):
             sessionId=report.session_id,
             refundedAmount=major_units(refunded) if refunded else 0,
             dispute=DisputeBody.of(report.dispute),
+            refundOwed=major_units(owed) if owed else 0,
         )
 
 

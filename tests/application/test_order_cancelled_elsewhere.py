@@ -22,7 +22,7 @@ from domain.order import OrderSnapshot, OrderStatus
 from domain.payment import payment_id_for
 from tests.application.conftest import BUYER, World
 from tests.fakes import FakeOrderDirectory, an_order
-from tests.stripe_payloads import checkout_event, encode
+from tests.stripe_payloads import checkout_event, encode, refund_event
 
 ORDER = "ord_1"
 
@@ -106,6 +106,25 @@ async def test_money_for_an_order_cancelled_elsewhere_is_refunded(
     assert shop(paid).orders[ORDER].status == OrderStatus.CANCELLED
     alerts = [r for r in caplog.records if getattr(r, "alert", False)]
     assert [getattr(r, "orderId", None) for r in alerts] == [ORDER]
+
+
+async def test_a_refund_for_an_order_cancelled_elsewhere_that_fails_stays_owed(
+    paid: World,
+) -> None:
+    shop(paid).changed_elsewhere(ORDER, OrderStatus.CANCELLED)
+    paid.stripe.refund_status = "pending"
+    await settle(paid)(payment_id_for(ORDER))
+    assert (await paid.status()(BUYER, ORDER)).refund_owed is None  # at Stripe, on its way
+
+    failed = refund_event(
+        "refund.failed", "re_1", 20498, "failed", metadata={"orderId": ORDER, "refundId": "owed"}
+    )
+    await paid.apply()(decode_stripe_event(encode(failed)))
+
+    report = await paid.status()(BUYER, ORDER)
+    assert (report.status, report.refunded_amount) == ("SUCCESS", None)
+    assert report.refund_owed == Money(20498, "usd")  # SUCCESS, yet the money is owed back
+    assert await settle(paid)(payment_id_for(ORDER)) == 0  # not retried: a person refunds it
 
 
 async def test_settling_again_refunds_nothing_more(paid: World) -> None:

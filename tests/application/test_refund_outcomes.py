@@ -67,6 +67,11 @@ async def refunded(world: World) -> tuple[str, Money | None]:
     return report.status, report.refunded_amount
 
 
+async def owed(world: World) -> Money | None:
+    """What the status says the service owes back and no refund covers (None: nothing)."""
+    return (await world.status()(BUYER, ORDER)).refund_owed
+
+
 def alerts(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if getattr(r, "alert", False)]
 
@@ -208,6 +213,7 @@ async def test_a_late_payments_refund_that_fails_stays_owed_and_is_not_retried(
     await settle(world)
     assert world.stripe.refund_requests[-1]["metadata"] == {"orderId": ORDER, "refundId": "owed"}
     assert (await refunded(world))[0] == "FAILED"  # pending: the money is not back yet
+    assert await owed(world) is None  # on its way back
 
     failed = refund_event(
         "refund.failed", "re_1", 20498, "failed", metadata={"orderId": ORDER, "refundId": "owed"}
@@ -217,12 +223,14 @@ async def test_a_late_payments_refund_that_fails_stays_owed_and_is_not_retried(
 
     assert alerts(caplog) == ["refund failed at stripe; the money is still owed: refund it by hand"]
     assert await refunded(world) == ("FAILED", None)
+    assert await owed(world) == PAID  # the status says so, not only the alert
     assert await settle(world) == 0  # Stripe would replay the failed refund under its key
 
     # Refunded by hand in the dashboard: recorded, and the payment ends REFUNDED.
     world.stripe.payment_intents["pi_test_1"] = PaymentIntentState("pi_test_1", "succeeded", ORDER)
     await stripe_sends(world, refund_event("refund.created", "re_hand", 20498, "succeeded"))
     assert await refunded(world) == ("REFUNDED", PAID)
+    assert await owed(world) is None
 
 
 async def test_history_shows_every_refund_event(world: World) -> None:

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 
 from application.ledger import PaymentLedger
+from domain.money import Money
+from domain.refund import OWED_REFUND, RefundReport, RefundStatus
 from infrastructure.audit.as_of import NothingRecordedThen, payment_as_of
 from tests.infrastructure.payment_histories import (
     START,
@@ -87,3 +89,21 @@ def test_a_dispute_as_it_stood_at_a_time(ledger: PaymentLedger) -> None:
     assert (now.dispute.status, now.dispute.reason) == ("lost", "fraudulent")
     assert (now.status, now.refunded_amount, now.refundable) == ("REFUNDED", "204.98", "0.00")
     assert now.refunds == []
+
+
+def test_money_owed_back_as_it_stood(ledger: PaymentLedger) -> None:
+    payment = expired(ledger, "ord_o")  # 5 events
+    late = Money(20498, "usd")
+    payment.succeed("evt_late", "pi_late", "buyer@example.com", late)  # v6: owed, not sent
+    payment.record_refunded("re_late", RefundStatus.PENDING)  # v7: on its way
+    payment.report_refund("evt_f", RefundReport("re_late", late, RefundStatus.FAILED, OWED_REFUND))
+    ledger.record(payment)  # v8: failed at Stripe, owed again
+
+    states = [payment_as_of(ledger, "ord_o", version=v) for v in (5, 6, 7, 8)]
+
+    assert [(s.status, s.refunded_amount, s.refund_owed) for s in states] == [
+        ("FAILED", "0.00", "0.00"),
+        ("FAILED", "0.00", "204.98"),
+        ("FAILED", "204.98", "0.00"),
+        ("FAILED", "0.00", "204.98"),
+    ]

@@ -148,7 +148,7 @@ def test_show_prints_refunds_and_the_dispute_as_they_stood(
         refund_then.stdout
     )
     assert "refund rf_ord_r  50.00 USD  failed" in refund_now.stdout
-    assert "refunded 0.00 USD  refundable 204.98 USD" in refund_now.stdout
+    assert "refunded 0.00 USD  refundable 204.98 USD  owed back 0.00 USD" in refund_now.stdout
     assert "dispute" not in refund_now.stdout
     shown = json.loads(dispute_then.stdout)
     assert (shown["version"], shown["refundedAmount"], shown["refunds"]) == (4, "0.00", [])

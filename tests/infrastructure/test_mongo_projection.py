@@ -119,6 +119,7 @@ def test_a_document_has_the_seed_payment_shape(
         "status": "SUCCESS",
         "refundedAmountMinor": 0,
         "dispute": None,
+        "refundOwedMinor": 0,
         "metadata": {
             "paymentIntent": "pi_test_1",
             "customerEmail": BUYER_EMAIL,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+import pytest
 from pymongo.database import Database
 
 from application.ledger import PaymentLedger
@@ -13,7 +14,7 @@ from application.ports import DisputeReport
 from application.status import report_of
 from domain.dispute import Dispute
 from domain.money import Money
-from domain.refund import RefundStatus
+from domain.refund import OWED_REFUND, RefundReport, RefundStatus
 from infrastructure.mongo.status_view import MongoPaymentStatusView
 from tests.infrastructure.payment_story import PaymentStory
 from tests.infrastructure.test_mongo_status_view import (
@@ -73,3 +74,69 @@ async def test_a_refunded_payment_written_before_refunds_were_shown_is_refunded_
 
     assert report is not None
     assert (report.refunded_amount, report.dispute) == (Money(20498, "usd"), None)
+
+
+async def test_late_money_whose_refund_failed_is_read_back_as_owed(
+    ledger: PaymentLedger, mongo_db: Database[Document], status_view: MongoPaymentStatusView
+) -> None:
+    story = PaymentStory(ledger, "ord_owed").initiate()
+    story.stripe("checkout.session.expired")
+    story.paid()
+    payment = story.payment()
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    failed = RefundReport("re_1", Money(20498, "usd"), RefundStatus.FAILED, OWED_REFUND)
+    payment.report_refund("evt_failed", failed)
+    ledger.record(payment)
+    project(ledger, mongo_db)
+
+    report = await status_view.get("ord_owed")
+
+    assert report is not None
+    assert (report.status, report.refunded_amount) == ("FAILED", None)
+    assert report.refund_owed == Money(20498, "usd")
+    expected = report_of(story.payment())  # what the event store would answer
+    assert report == msgspec.structs.replace(
+        expected,
+        created_at=to_millisecond(expected.created_at),
+        updated_at=to_millisecond(expected.updated_at),
+    )
+    stored = mongo_db.payments.find_one({"orderId": "ord_owed"})
+    assert stored is not None and stored["refundOwedMinor"] == 20498
+
+
+@pytest.mark.parametrize("status", ["FAILED", "SUCCESS", "PARTIALLY_REFUNDED"])
+async def test_a_document_written_before_refund_owed_is_answered_by_the_event_store(
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
+) -> None:
+    # Whether such a payment owes money back is not in it: GetPaymentStatus then replays
+    # the payment from the store, the view's source, until the projection rewrites it.
+    mongo_db.payments.insert_one({**written_before_refund_owed("ord_old"), "status": status})
+
+    assert await status_view.get("ord_old") is None
+
+
+@pytest.mark.parametrize("status", ["INITIATED", "REFUNDED"])
+async def test_a_document_written_before_refund_owed_that_cannot_owe_is_read(
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
+) -> None:
+    mongo_db.payments.insert_one({**written_before_refund_owed("ord_old"), "status": status})
+
+    report = await status_view.get("ord_old")
+
+    assert report is not None and report.refund_owed is None
+
+
+def written_before_refund_owed(order_id: str) -> Document:
+    return {
+        "orderId": order_id,
+        "stripeSessionId": "cs_old",
+        "amount": 204.98,
+        "amountMinor": 20498,
+        "currency": "usd",
+        "refundedAmountMinor": 0,
+        "dispute": None,
+        "metadata": {"userId": "user_1", "paymentIntent": "pi_old"},
+        "createdAt": datetime(2026, 1, 2, 3, 4, 5),
+        "updatedAt": datetime(2026, 1, 2, 3, 4, 5),
+        "version": 4,
+    }

@@ -4,11 +4,13 @@ dispute opened then won, another lost."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import pytest
 
+from application.fulfilment import EffectsFailed
 from application.ports import PaymentIntentState
 from domain.payment import payment_id_for
 from tests.interfaces.conftest import Api, as_user
@@ -114,3 +116,32 @@ async def test_a_dispute_lost(api: Api) -> None:
     shown = await status(api)
     assert (shown["status"], shown["refundedAmount"]) == ("REFUNDED", 204.98)
     assert shown["dispute"] == {"status": "lost", "amount": 204.98, "reason": "fraudulent"}
+
+
+async def test_late_money_whose_refund_fails_shows_as_owed_until_refunded_by_hand(
+    api: Api,
+) -> None:
+    session_id = await api.open_checkout(ORDER)
+    await stripe_says(api, checkout_event("checkout.session.expired", ORDER, session_id))
+    await stripe_says(api, checkout_event("checkout.session.completed", ORDER, session_id))
+    api.checkout.payment_intents["pi_test_1"] = PaymentIntentState("pi_test_1", "succeeded", ORDER)
+    api.checkout.refund_status = "pending"
+    with contextlib.suppress(EffectsFailed):  # no inventory behind this app; refunds go anyway
+        await api.graph.settle_payment(payment_id_for(ORDER))
+    shown = await status(api)
+    assert (shown["status"], shown["refundedAmount"], shown["refundOwed"]) == ("FAILED", 204.98, 0)
+
+    owed = {"orderId": ORDER, "refundId": "owed"}
+    await stripe_says(api, refund_event("refund.failed", "re_1", 20498, "failed", metadata=owed))
+
+    shown = await status(api)
+    assert (shown["status"], shown["refundedAmount"], shown["refundOwed"]) == ("FAILED", 0, 204.98)
+
+    await stripe_says(api, refund_event("refund.created", "re_hand", 20498, "succeeded"))
+
+    shown = await status(api)
+    assert (shown["status"], shown["refundedAmount"], shown["refundOwed"]) == (
+        "REFUNDED",
+        204.98,
+        0,
+    )

@@ -43,8 +43,9 @@ async def test_status_right_after_create_is_initiated_not_404(api: Api) -> None:
         "sessionId",
         "refundedAmount",
         "dispute",
+        "refundOwed",
     }
-    assert (body["refundedAmount"], body["dispute"]) == (0, None)
+    assert (body["refundedAmount"], body["dispute"], body["refundOwed"]) == (0, None, 0)
 
 
 @pytest.mark.parametrize("path", ["/payments/status", "/status"])

@@ -1,0 +1,124 @@
+"""Money the service owes back by itself, and that no refund covers (issue 12, ADR 0022).
+
+A late payment, a wrong amount or an order cancelled at the shop is owed back in full.
+While no refund pending or succeeded (nor a lost dispute) covers it, it is `refund_owed`:
+before the effects queue has sent the refund, and again once Stripe fails it, until a
+person refunds it in the dashboard.
+"""
+
+from __future__ import annotations
+
+from domain.dispute import Dispute
+from domain.effects import RefundPayment
+from domain.lifecycle import FailureReason, PaymentStatus
+from domain.money import Money
+from domain.payment import Payment
+from domain.refund import OWED_REFUND, RefundReport, RefundStatus
+
+PAID = Money(20498, "usd")
+NOTHING = Money(0, "usd")
+
+
+def usd(minor: int) -> Money:
+    return Money(minor, "usd")
+
+
+def late_payment(payment: Payment) -> Payment:
+    payment.fail(FailureReason.EXPIRED, "evt_expired")
+    payment.succeed("evt_paid", "pi_1", "buyer@example.com", PAID)
+    return payment
+
+
+def owed_refund_failed(payment: Payment) -> None:
+    failed = RefundReport("re_1", PAID, RefundStatus.FAILED, OWED_REFUND)
+    payment.report_refund("evt_failed", failed)
+
+
+def test_a_paid_or_unpaid_payment_owes_nothing(payment: Payment) -> None:
+    assert payment.refund_owed == NOTHING
+    payment.succeed("evt_paid", "pi_1", "buyer@example.com", PAID)
+    payment.request_refund("rf_1", usd(100), None)
+    payment.report_refund("evt_f", RefundReport("re_1", usd(100), RefundStatus.FAILED, "rf_1"))
+    assert payment.refund_owed == NOTHING  # an operator's refund failing owes nothing
+
+
+def test_late_money_is_owed_until_its_refund_is_at_stripe(payment: Payment) -> None:
+    late_payment(payment)
+    assert payment.refund_owed == PAID  # not sent yet
+
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    assert payment.refund_owed == NOTHING
+    payment.report_refund("evt_ok", RefundReport("re_1", PAID, RefundStatus.SUCCEEDED, "owed"))
+    assert (payment.status, payment.refund_owed) == (PaymentStatus.REFUNDED, NOTHING)
+
+
+def test_a_late_payments_refund_that_fails_is_owed_again(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+
+    owed_refund_failed(payment)
+
+    assert payment.status is PaymentStatus.FAILED
+    assert (payment.refunded_amount, payment.refund_owed) == (NOTHING, PAID)
+    # Owed, yet not retried: a person must act.
+    assert not any(isinstance(e, RefundPayment) for e in payment.pending_effects())
+
+
+def test_a_succeeded_refund_the_bank_returns_is_owed_again(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.SUCCEEDED)
+    assert payment.status is PaymentStatus.REFUNDED
+
+    owed_refund_failed(payment)
+
+    assert (payment.status, payment.refund_owed) == (PaymentStatus.FAILED, PAID)
+
+
+def test_a_dashboard_refund_of_that_money_settles_what_is_owed(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    owed_refund_failed(payment)
+
+    payment.report_refund("evt_d1", RefundReport("re_d1", usd(498), RefundStatus.PENDING))
+    assert payment.refund_owed == usd(20000)
+    payment.report_refund("evt_d2", RefundReport("re_d2", usd(20000), RefundStatus.SUCCEEDED))
+
+    assert payment.refund_owed == NOTHING
+    payment.report_refund("evt_d1f", RefundReport("re_d1", usd(498), RefundStatus.FAILED))
+    assert payment.refund_owed == usd(498)  # part of the hand refund failed in turn
+
+
+def test_an_order_cancelled_at_the_shop_owes_its_money_when_the_refund_fails(
+    payment: Payment,
+) -> None:
+    payment.succeed("evt_paid", "pi_1", "buyer@example.com", PAID)
+    payment.record_order_found_cancelled()
+    assert payment.refund_owed == PAID
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    assert (payment.status, payment.refund_owed) == (PaymentStatus.PARTIALLY_REFUNDED, NOTHING)
+
+    owed_refund_failed(payment)
+
+    assert (payment.status, payment.refund_owed) == (PaymentStatus.SUCCESS, PAID)
+
+
+def test_a_lost_dispute_took_the_owed_money_back_already(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    owed_refund_failed(payment)
+
+    payment.report_dispute("evt_dp", Dispute("dp_1", PAID, "fraudulent", "lost"))
+
+    assert payment.refund_owed == NOTHING
+
+
+def test_what_is_owed_replays_from_the_events(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    owed_refund_failed(payment)
+
+    replayed: Payment | None = None
+    for domain_event in payment.collect_events():
+        replayed = domain_event.mutate(replayed)
+
+    assert replayed is not None and replayed.refund_owed == PAID
