@@ -21,7 +21,9 @@ REFUNDED = Payment.declared_event("Refunded")
 REFUND_REFUSED = Payment.declared_event("RefundRefused")
 EXTERNAL_REFUND = Payment.declared_event("ExternalRefundRecorded")
 DISPUTE_OPENED = Payment.declared_event("DisputeOpened")
+DISPUTE_UPDATED = Payment.declared_event("DisputeUpdated")
 DISPUTE_CLOSED = Payment.declared_event("DisputeClosed")
+DISPUTE_NEWS = (DISPUTE_OPENED, DISPUTE_UPDATED, DISPUTE_CLOSED)
 
 
 def alert_on_money_going_back(payment: Payment, recorded: Sequence[object]) -> None:
@@ -41,12 +43,8 @@ def alert_on_money_going_back(payment: Payment, recorded: Sequence[object]) -> N
                 "refund made outside the service recorded",
                 extra={**ids, "amount": str(state["amount"]), "status": state["refund_status"]},
             )
-        elif isinstance(event, DISPUTE_OPENED):
-            _alert("stripe opened a dispute on the payment", ids, **_dispute(state))
-        elif isinstance(event, DISPUTE_CLOSED) and state["dispute_status"] == LOST:
-            _alert("dispute lost: the money went back to the cardholder", ids, **_dispute(state))
-        elif isinstance(event, DISPUTE_CLOSED):
-            log.info("dispute closed", extra={**ids, **_dispute(state)})
+        elif isinstance(event, DISPUTE_NEWS):
+            _dispute_news(event, _dispute(state), ids)
 
 
 def _failed(state: dict[str, Any]) -> bool:
@@ -62,6 +60,18 @@ def _refund_failed(payment: Payment, key: str, ids: dict[str, object]) -> None:
         message = "refund failed at stripe; its amount is refundable again"
     status = refund.status.value if refund is not None else None
     _alert(message, ids, status=status)
+
+
+def _dispute_news(event: object, dispute: dict[str, object], ids: dict[str, object]) -> None:
+    """An opened dispute alerts; so does a lost one, by whichever event it became lost: a
+    `charge.dispute.closed` delivered before `charge.dispute.created` is recorded as the
+    dispute opened, already lost. A closed dispute is final, so each alerts once."""
+    if isinstance(event, DISPUTE_OPENED):
+        _alert("stripe opened a dispute on the payment", ids, **dispute)
+    if dispute["status"] == LOST:
+        _alert("dispute lost: the money went back to the cardholder", ids, **dispute)
+    elif isinstance(event, DISPUTE_CLOSED):
+        log.info("dispute closed", extra={**ids, **dispute})
 
 
 def _dispute(state: dict[str, Any]) -> dict[str, object]:

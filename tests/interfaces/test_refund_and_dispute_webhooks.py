@@ -145,3 +145,21 @@ async def test_late_money_whose_refund_fails_shows_as_owed_until_refunded_by_han
         204.98,
         0,
     )
+
+
+async def test_a_dispute_lost_before_its_creation_arrives_alerts_as_lost(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await paid(api)
+
+    with caplog.at_level(logging.INFO):
+        await stripe_says(api, dispute_event("charge.dispute.closed", "dp_3", "lost"))
+        await stripe_says(api, dispute_event("charge.dispute.created", "dp_3", "needs_response"))
+
+    assert alerts(caplog) == [
+        "stripe opened a dispute on the payment",
+        "dispute lost: the money went back to the cardholder",
+    ]
+    shown = await status(api)
+    assert (shown["status"], shown["refundedAmount"]) == ("REFUNDED", 204.98)
+    assert shown["dispute"]["status"] == "lost"
