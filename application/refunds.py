@@ -48,7 +48,8 @@ class RequestRefund:
     The key names the refund (its id is derived from the key), so a retry, even one
     after a crash between storing the key and recording the refund, finds or records
     that same refund; the key's stored fingerprint refuses it for any other request.
-    A request refused (not refundable, too much…) stores no key, as at Stripe.
+    A request refused (not refundable, too much…) stores no key, as at Stripe. The refund
+    records the admin who ordered it (`ordered_by`, their user id), for the history.
     """
 
     def __init__(self, ledger: PaymentLedger, keys: RefundKeys, clock: Clock) -> None:
@@ -59,7 +60,7 @@ class RequestRefund:
     async def __call__(self, caller: Caller, key: str, request: RefundRequest) -> RefundAccepted:
         if not caller.may_refund:
             raise AdminRoleRequired(caller.user_id)
-        accepted = await asyncio.to_thread(self._refund, key, request)
+        accepted = await asyncio.to_thread(self._refund, key, request, caller.user_id)
         log.info(
             "refund ordered",
             extra={
@@ -72,7 +73,7 @@ class RequestRefund:
         )
         return accepted
 
-    def _refund(self, key: str, request: RefundRequest) -> RefundAccepted:
+    def _refund(self, key: str, request: RefundRequest, admin_id: str) -> RefundAccepted:
         refund_id = refund_id_for(key)
         for _ in range(CONFLICT_RETRIES):
             claimed = self._keys.find(key)
@@ -90,7 +91,9 @@ class RequestRefund:
             recorded = payment.refund(refund_id)
             if recorded is not None:  # the key's request again: answer as the first time
                 return RefundAccepted(refund_id, request.order_id, recorded.amount)
-            granted = payment.request_refund(refund_id, amount, request.reason)
+            granted = payment.request_refund(
+                refund_id, amount, request.reason, ordered_by=admin_id
+            )
             if claimed is None:
                 now = self._clock.now()
                 self._claim(RefundKey(key, fingerprint, request.order_id, refund_id, now))

@@ -380,8 +380,11 @@ class Payment(ChainedAggregate):
                 status = PaymentStatus.PARTIALLY_REFUNDED
         self.status = status
 
-    def request_refund(self, refund_id: str, amount: Money | None, reason: str | None) -> Money:
-        """An operator orders a refund of `amount` (None: all that remains refundable).
+    def request_refund(
+        self, refund_id: str, amount: Money | None, reason: str | None, ordered_by: str = ""
+    ) -> Money:
+        """An operator (`ordered_by`: their user id) orders a refund of `amount` (None: all
+        that remains refundable).
 
         Returns the amount ordered. Idempotent per `refund_id`: a refund already recorded
         under it records nothing and answers its amount. The effects queue sends it to
@@ -402,7 +405,7 @@ class Payment(ChainedAggregate):
             raise InvalidRefundAmount(f"cannot refund {amount} of a {refundable.currency} payment")
         if asked.minor <= 0 or asked.minor > refundable.minor:
             raise RefundExceedsRefundable(f"asked {asked}, refundable {refundable}")
-        self._refund_ordered(refund_id, asked, reason)
+        self._refund_ordered(refund_id, asked, reason, ordered_by)
         return asked
 
     def record_refund_sent(
@@ -521,9 +524,20 @@ class Payment(ChainedAggregate):
             raise ImplausibleAmount(f"order {self.order_id}: {amount} cannot go back")
 
     @event("RefundOrdered")
-    def _refund_ordered(self, refund_id: str, amount: Money, reason: str | None) -> None:
+    def _refund_ordered(
+        self,
+        refund_id: str,
+        amount: Money,
+        reason: str | None,
+        ordered_by: str = "",  # absent from refunds ordered before it was recorded
+    ) -> None:
         self.refunds[refund_id] = Refund(
-            refund_id, amount, RefundStatus.PENDING, RefundOrigin.ORDERED, reason
+            refund_id,
+            amount,
+            RefundStatus.PENDING,
+            RefundOrigin.ORDERED,
+            reason,
+            ordered_by=ordered_by,
         )
         self._restate()
 

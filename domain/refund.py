@@ -96,6 +96,9 @@ class Refund(msgspec.Struct, frozen=True):
     origin: RefundOrigin
     reason: str | None = None
     stripe_refund_id: str | None = None
+    ordered_by: str = ""
+    """The user id of the operator who ordered it ("" for the others, and for refunds
+    ordered before it was recorded)."""
 
     @property
     def currency(self) -> str:

@@ -30,6 +30,9 @@ class RefundState(msgspec.Struct, rename="camel"):
     origin: str
     reason: str | None
     stripe_refund_id: str | None
+    ordered_by: str | None
+    """The admin's user id for an operator's refund; None for the others and for refunds
+    ordered before it was recorded."""
 
 
 class DisputeState(msgspec.Struct, rename="camel"):
@@ -121,6 +124,7 @@ def _refund_state(refund: Refund) -> RefundState:
         origin=refund.origin.value,
         reason=refund.reason,
         stripe_refund_id=refund.stripe_refund_id,
+        ordered_by=refund.ordered_by or None,
     )
 
 

@@ -202,9 +202,8 @@ def _print_state(state: PaymentState) -> None:
         f"  owed back {state.refund_owed} {currency}"
     )
     for refund in state.refunds:
-        about = ", ".join(
-            part for part in (refund.origin, refund.reason, refund.stripe_refund_id) if part
-        )
+        origin = f"{refund.origin} by {refund.ordered_by}" if refund.ordered_by else refund.origin
+        about = ", ".join(part for part in (origin, refund.reason, refund.stripe_refund_id) if part)
         print(f"refund {refund.refund_id}  {refund.amount} {currency}  {refund.status}  ({about})")
     if state.dispute is not None:
         dispute = state.dispute

@@ -86,6 +86,24 @@ async def test_a_partial_refund_then_the_rest(desk: Desk) -> None:
     assert payment.status is PaymentStatus.PARTIALLY_REFUNDED  # until Stripe says succeeded
 
 
+async def test_the_history_says_which_admin_ordered_each_refund(desk: Desk) -> None:
+    await desk.pay()
+    other_admin = Caller("admin_2", "ops2@example.com", role="admin")
+    first = await desk.refund("key-1", amount="50.00")
+    await desk.refund("key-1", amount="50.00", caller=other_admin)  # a replay: still admin_1's
+    second = await desk.refund("key-2", amount="10.00", caller=other_admin)
+
+    history = await desk.world.history()(AUDITOR, "ord_1")
+
+    ordered = [e.data for e in history if e.type == "RefundOrdered"]
+    assert [(o["refund_id"], o["ordered_by"]) for o in ordered] == [
+        (first.refund_id, "admin_1"),
+        (second.refund_id, "admin_2"),
+    ]
+    refund = desk.world.payment("ord_1").refund(first.refund_id)
+    assert refund is not None and refund.ordered_by == "admin_1"
+
+
 async def test_the_same_key_and_body_again_answers_the_same_and_refunds_nothing_more(
     desk: Desk,
 ) -> None:

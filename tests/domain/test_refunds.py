@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.audit_chain import digest_of
 from domain.effects import ConfirmOrder, IssueRefund
 from domain.errors import (
     InvalidRefundAmount,
@@ -227,3 +228,31 @@ def test_a_charge_listing_its_refunds_records_each(paid: Payment) -> None:
     assert paid.refund("external:re_a") is not None
     assert paid.refund("external:re_b") is not None
     assert paid.refunded_amount == usd(3000)  # and nothing unidentified beside them
+
+
+def test_the_refund_remembers_who_ordered_it(paid: Payment) -> None:
+    paid.request_refund("rf_1", usd(100), None, ordered_by="admin_1")
+    paid.request_refund("rf_1", usd(100), None, ordered_by="admin_2")  # the same refund again
+
+    refund = paid.refund("rf_1")
+    assert refund is not None and refund.ordered_by == "admin_1"
+    ordered = [e for e in paid.collect_events() if type(e).__name__ == "RefundOrdered"]
+    assert [vars(e)["ordered_by"] for e in ordered] == ["admin_1"]
+
+
+def test_a_refund_ordered_before_its_orderer_was_recorded_replays_and_verifies(
+    paid: Payment,
+) -> None:
+    paid.request_refund("rf_1", usd(100), None)
+    events = paid.collect_events()
+    ordered = events[-1]
+    del vars(ordered)["ordered_by"]  # as stored before the field existed
+    ordered.__dict__["chain_hash"] = digest_of(ordered)  # and hashed without it
+
+    replayed: Payment | None = None
+    for domain_event in events:
+        replayed = domain_event.mutate(replayed)
+
+    assert replayed is not None
+    refund = replayed.refund("rf_1")
+    assert refund is not None and (refund.amount, refund.ordered_by) == (usd(100), "")

@@ -68,11 +68,14 @@ def recorded_at(ledger: PaymentLedger, order_id: str, version: int) -> datetime:
 
 
 def refund_failed(ledger: PaymentLedger, order_id: str, at: datetime = START) -> Payment:
-    """Paid (3 events), then 50.00 of 204.98 refunded by an operator (`rf_{order}`):
-    RefundOrdered (v4), RefundReported pending (v5), RefundReported failed at Stripe (v6)."""
+    """Paid (3 events), then 50.00 of 204.98 refunded by an operator (`rf_{order}`, ordered
+    by `admin_1`): RefundOrdered (v4), RefundReported pending (v5), RefundReported failed at
+    Stripe (v6)."""
     payment = paid(ledger, order_id, at)
     refund_id = f"rf_{order_id}"
-    payment.request_refund(refund_id, Money(5000, "usd"), "requested_by_customer")
+    payment.request_refund(
+        refund_id, Money(5000, "usd"), "requested_by_customer", ordered_by="admin_1"
+    )
     _recorded(ledger, payment)
     payment.record_refund_sent(refund_id, f"re_{order_id}", RefundStatus.PENDING)
     _recorded(ledger, payment)

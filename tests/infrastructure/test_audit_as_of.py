@@ -66,6 +66,7 @@ def test_refunds_as_they_stood_at_a_time(ledger: PaymentLedger) -> None:
         ("rf_ord_r", "50.00", "pending", "re_ord_r"),
     ]
     assert (then.refunds[0].origin, then.refunds[0].reason) == ("ordered", "requested_by_customer")
+    assert then.refunds[0].ordered_by == "admin_1"
     assert (now.status, now.refunded_amount, now.refundable) == ("SUCCESS", "0.00", "204.98")
     assert [(r.refund_id, r.status) for r in now.refunds] == [("rf_ord_r", "failed")]
     assert then.dispute is None and now.dispute is None

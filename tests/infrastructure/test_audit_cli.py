@@ -144,8 +144,9 @@ def test_show_prints_refunds_and_the_dispute_as_they_stood(
     assert refund_then.returncode == 0, refund_then.stderr
     assert "status PARTIALLY_REFUNDED" in refund_then.stdout
     assert "refunded 50.00 USD  refundable 154.98 USD" in refund_then.stdout
-    assert "refund rf_ord_r  50.00 USD  pending  (ordered, requested_by_customer, re_ord_r)" in (
-        refund_then.stdout
+    assert (
+        "refund rf_ord_r  50.00 USD  pending  (ordered by admin_1, requested_by_customer, re_ord_r)"
+        in refund_then.stdout
     )
     assert "refund rf_ord_r  50.00 USD  failed" in refund_now.stdout
     assert "refunded 0.00 USD  refundable 204.98 USD  owed back 0.00 USD" in refund_now.stdout

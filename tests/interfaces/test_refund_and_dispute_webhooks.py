@@ -73,8 +73,13 @@ async def test_a_refund_failing_at_stripe_alerts_and_the_status_goes_back(
     shown = await status(api)
     assert (shown["status"], shown["refundedAmount"], shown["dispute"]) == ("SUCCESS", 0, None)
     history = await api.client.get(f"/payments/history/{ORDER}", headers=as_user("user_1"))
-    types = [entry["type"] for entry in history.json()["entries"]]
-    assert types[-3:] == ["RefundOrdered", "RefundReported", "RefundReported"]
+    entries = history.json()["entries"]
+    assert [entry["type"] for entry in entries][-3:] == [
+        "RefundOrdered",
+        "RefundReported",
+        "RefundReported",
+    ]
+    assert entries[-3]["data"]["ordered_by"] == "admin_1"  # the admin's id from the JWT
 
 
 async def test_a_dashboard_refund_moves_the_status(api: Api) -> None:
