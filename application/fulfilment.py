@@ -45,6 +45,7 @@ EVENTS_THAT_OWE_NOTHING = tuple(
         "OrderFoundCancelled",
         "StrayPaymentRefunded",
         "RefundRefused",
+        "OwedRefundRefused",
         "DisputeOpened",
         "DisputeUpdated",
         "DisputeClosed",
@@ -111,20 +112,22 @@ class SettlePayment:
                 *(self._metered(payment, effect) for effect in effects), return_exceptions=True
             )
             facts: list[Fact] = []
+            refusals: list[Fact] = []
             failures: list[tuple[Effect, Exception]] = []
             for effect, outcome in zip(effects, outcomes, strict=True):
                 if isinstance(outcome, Exception):
                     failures.append((effect, outcome))
+                    refusals.extend(_refusal_noted(effect, outcome))
                 elif isinstance(outcome, BaseException):
                     raise outcome  # cancelled: the process is stopping
                 else:
                     facts.append(outcome)
                     _log_done(payment, effect)
             order_id = payment.order_id
-            if facts:
+            if facts or refusals:
                 # Go on from the state just saved: an event someone else saved meanwhile
                 # makes the payment due again (the queue's generation), so none is missed.
-                payment = await asyncio.to_thread(self._record, payment, facts)
+                payment = await asyncio.to_thread(self._record, payment, facts + refusals)
                 performed += len(facts)
             if failures:
                 raise EffectsFailed(order_id, failures)
@@ -245,10 +248,23 @@ def refund_key(refund: RefundPayment) -> str:
 
 def refund_metadata(refund: RefundPayment) -> dict[str, str]:
     """What the refund's events carry back to us: its order, and which refund of it it is."""
-    key = (
-        OWED_REFUND if refund.stray_session is None else STRAY_REFUND_PREFIX + refund.stray_session
-    )
-    return {"orderId": refund.order_id, "refundId": key}
+    return {"orderId": refund.order_id, "refundId": owed_refund_id(refund)}
+
+
+def owed_refund_id(refund: RefundPayment) -> str:
+    """The payment's key of a refund the service owes: `owed` or `stray:{session}`."""
+    if refund.stray_session is None:
+        return OWED_REFUND
+    return STRAY_REFUND_PREFIX + refund.stray_session
+
+
+def _refusal_noted(effect: Effect, error: Exception) -> list[Fact]:
+    """A refund the service owes that Stripe refused: still owed, and still asked for (the
+    payment is parked), but recorded once so that one alert says the money is owed."""
+    if not isinstance(effect, RefundPayment) or not isinstance(error, CheckoutRejected):
+        return []
+    refund_id, why = owed_refund_id(effect), str(error)
+    return [lambda p: p.record_owed_refund_refused(refund_id, why)]
 
 
 class _Unmetered:

@@ -12,13 +12,23 @@ from typing import Any
 
 from domain.dispute import LOST
 from domain.payment import Payment
-from domain.refund import OWED_REFUND, RefundOrigin, RefundStatus
+from domain.refund import OWED_REFUND, STRAY_REFUND_PREFIX, RefundStatus
 
 log = logging.getLogger(__name__)
+STILL_OWED_FAILED = (
+    "refund failed at stripe; the money is still owed back: refund it in the Stripe dashboard"
+)
+STILL_OWED_REFUSED = (
+    "stripe refused a refund of money the service owes back; it is still owed: "
+    "refund it in the Stripe dashboard"
+)
+REFUNDABLE = "refund failed at stripe; its amount is refundable again"
 
 REFUND_REPORTED = Payment.declared_event("RefundReported")
 REFUNDED = Payment.declared_event("Refunded")
+STRAY_REFUNDED = Payment.declared_event("StrayPaymentRefunded")
 REFUND_REFUSED = Payment.declared_event("RefundRefused")
+OWED_REFUND_REFUSED = Payment.declared_event("OwedRefundRefused")
 EXTERNAL_REFUND = Payment.declared_event("ExternalRefundRecorded")
 DISPUTE_OPENED = Payment.declared_event("DisputeOpened")
 DISPUTE_UPDATED = Payment.declared_event("DisputeUpdated")
@@ -28,7 +38,9 @@ DISPUTE_NEWS = (DISPUTE_OPENED, DISPUTE_UPDATED, DISPUTE_CLOSED)
 
 def alert_on_money_going_back(payment: Payment, recorded: Sequence[object]) -> None:
     """One line per fact that needs a person: an `"alert": true` for a failed or refused
-    refund, an opened or lost dispute; a warning for a refund made outside the service."""
+    refund (money the service owes back is said to be still owed, an operator's refund
+    refundable again), an opened or lost dispute; a warning for a refund made outside
+    the service."""
     for event in recorded:
         state = vars(event)
         ids = _ids_of(payment, state)
@@ -36,8 +48,12 @@ def alert_on_money_going_back(payment: Payment, recorded: Sequence[object]) -> N
             _refund_failed(payment, state["refund_id"], ids)
         elif isinstance(event, REFUNDED) and _failed(state):
             _refund_failed(payment, OWED_REFUND, ids)
+        elif isinstance(event, STRAY_REFUNDED) and _failed(state):
+            _refund_failed(payment, STRAY_REFUND_PREFIX + state["session_id"], ids)
         elif isinstance(event, REFUND_REFUSED):
             _alert("stripe refused a refund; nothing was refunded", ids, why=state["why"])
+        elif isinstance(event, OWED_REFUND_REFUSED):
+            _alert(STILL_OWED_REFUSED, ids, amount=str(state["amount"]), why=state["why"])
         elif isinstance(event, EXTERNAL_REFUND):
             log.warning(
                 "refund made outside the service recorded",
@@ -53,11 +69,10 @@ def _failed(state: dict[str, Any]) -> bool:
 
 
 def _refund_failed(payment: Payment, key: str, ids: dict[str, object]) -> None:
+    """Money the service owes back (late, wrong, a stray session's) is still owed when its
+    refund fails; an operator's refund failing leaves its money with the shop, refundable."""
     refund = payment.refund(key)
-    if refund is not None and refund.origin is RefundOrigin.OWED:
-        message = "refund failed at stripe; the money is still owed: refund it by hand"
-    else:
-        message = "refund failed at stripe; its amount is refundable again"
+    message = STILL_OWED_FAILED if refund is not None and refund.is_owed_back else REFUNDABLE
     status = refund.status.value if refund is not None else None
     _alert(message, ids, status=status)
 
@@ -95,4 +110,6 @@ def _ids_of(payment: Payment, state: dict[str, Any]) -> dict[str, object]:
         ids["stripeRefundId"] = state["stripe_refund_id"]
     if state.get("refund_id"):
         ids["refundId"] = state["refund_id"]
+    if state.get("session_id"):  # a stray session's refund: money paid on that session
+        ids["straySessionId"] = state["session_id"]
     return ids

@@ -153,6 +153,7 @@ class Payment(ChainedAggregate):
         self.order_cancelled = False
         self.order_found_cancelled = False
         self.stray_payments: dict[str, StrayPayment] = {}
+        self.refused_owed_refunds: set[str] = set()
         self.refunds: dict[str, Refund] = {}
         self.disputes: dict[str, Dispute] = {}
 
@@ -717,6 +718,24 @@ class Payment(ChainedAggregate):
         if owed is not None:
             self._refunded(refund_id, owed, refund_status)
 
+    def record_owed_refund_refused(self, refund_id: str, why: str) -> None:
+        """Stripe refused to make a refund the service owes (`owed`, `stray:{session}`). The
+        money is still owed, and still asked for: the effects queue parks the payment and
+        asks again (a refusal may clear; a refund made meanwhile in the dashboard answers
+        it). Recorded once per refund, so the alert saying so is written once."""
+        owed = self._still_owed(refund_id)
+        if owed is not None and refund_id not in self.refused_owed_refunds:
+            self._owed_refund_refused(refund_id, owed, why)
+
+    def _still_owed(self, refund_id: str) -> Money | None:
+        """What a refund the service owes would give back, while Stripe has not made it."""
+        if refund_id == OWED_REFUND:
+            return self._owed_refund()
+        stray = self.stray_payments.get(refund_id.removeprefix(STRAY_REFUND_PREFIX))
+        if refund_id.startswith(STRAY_REFUND_PREFIX) and stray and not stray.refunded:
+            return stray.amount
+        return None
+
     def record_stray_refunded(
         self,
         session_id: str,
@@ -726,6 +745,10 @@ class Payment(ChainedAggregate):
         stray = self.stray_payments.get(session_id)
         if stray is not None and not stray.refunded:
             self._stray_payment_refunded(session_id, refund_id, stray.amount, refund_status)
+
+    @event("OwedRefundRefused")
+    def _owed_refund_refused(self, refund_id: str, amount: Money, why: str) -> None:
+        self.refused_owed_refunds.add(refund_id)
 
     @event("OrderConfirmed")
     def _order_confirmed(self) -> None:

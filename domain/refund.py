@@ -110,6 +110,12 @@ class Refund(msgspec.Struct, frozen=True):
         return self.stripe_refund_id is not None
 
     @property
+    def is_owed_back(self) -> bool:
+        """Money the service owes back by itself (its own refund, a stray session's): if the
+        refund fails, the money is still owed, not merely refundable again."""
+        return self.origin in (RefundOrigin.OWED, RefundOrigin.STRAY)
+
+    @property
     def of_the_order(self) -> bool:
         """Counts against the order's money (a stray session's money is not the order's)."""
         return self.origin is not RefundOrigin.STRAY

@@ -107,6 +107,8 @@ class FakeCheckoutGateway(CheckoutGateway):
     refund_requests: list[dict[str, object]] = field(default_factory=list)
     refund_status: str = "succeeded"
     """What Stripe answers a refund with (`pending`, `failed`…)."""
+    refusing_refunds: str | None = None
+    """Stripe refuses every refund with this code (`charge_disputed`…), a 4xx for good."""
     undelivered: list[StripeEvent] = field(default_factory=list)
     payment_intents: dict[str, PaymentIntentState] = field(default_factory=dict)
     stripe_refunds: dict[str, RefundObject] = field(default_factory=dict)
@@ -154,6 +156,10 @@ class FakeCheckoutGateway(CheckoutGateway):
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> RefundReceipt:
+        if self.refusing_refunds is not None:
+            raise CheckoutRejected(
+                f"Stripe refused to refund {payment_intent}: HTTP 400 {self.refusing_refunds}"
+            )
         self.refunds.append((payment_intent, amount, idempotency_key))
         self.refund_requests.append(
             {"key": idempotency_key, "reason": reason, "metadata": dict(metadata or {})}

@@ -221,7 +221,9 @@ async def test_a_late_payments_refund_that_fails_stays_owed_and_is_not_retried(
     with caplog.at_level(logging.INFO):
         assert await stripe_sends(world, failed) is Outcome.RECORDED
 
-    assert alerts(caplog) == ["refund failed at stripe; the money is still owed: refund it by hand"]
+    assert alerts(caplog) == [
+        "refund failed at stripe; the money is still owed back: refund it in the Stripe dashboard"
+    ]
     assert await refunded(world) == ("FAILED", None)
     assert await owed(world) == PAID  # the status says so, not only the alert
     assert await settle(world) == 0  # Stripe would replay the failed refund under its key

@@ -17,6 +17,7 @@ from domain.refund import OWED_REFUND, RefundReport, RefundStatus
 
 PAID = Money(20498, "usd")
 NOTHING = Money(0, "usd")
+STRAY = "stray:cs_stray"
 
 
 def usd(minor: int) -> Money:
@@ -122,3 +123,58 @@ def test_what_is_owed_replays_from_the_events(payment: Payment) -> None:
         replayed = domain_event.mutate(replayed)
 
     assert replayed is not None and replayed.refund_owed == PAID
+
+
+def test_a_refund_stripe_refuses_is_still_owed_its_refusal_recorded_once(
+    payment: Payment,
+) -> None:
+    """The service's own refund and a stray session's: the money stays owed and asked for
+    (the effects queue parks the payment and asks again); the refusal is recorded once,
+    so the alert saying the money is still owed is written once."""
+    late_payment(payment)
+    payment.receive_stray_payment("evt_stray", "cs_stray", "pi_stray", "b@example.com", PAID)
+    payment.collect_events()
+
+    payment.record_owed_refund_refused(OWED_REFUND, "HTTP 400 charge_disputed")
+    payment.record_owed_refund_refused(STRAY, "HTTP 400 charge_disputed")
+    payment.record_owed_refund_refused(OWED_REFUND, "HTTP 400 charge_disputed")
+    payment.record_owed_refund_refused(STRAY, "HTTP 400 another refusal")
+
+    refused = payment.collect_events()
+    assert [type(e).__name__ for e in refused] == ["OwedRefundRefused", "OwedRefundRefused"]
+    assert [vars(e)["refund_id"] for e in refused] == [OWED_REFUND, STRAY]
+    assert payment.refund_owed == PAID
+    assert [e for e in payment.pending_effects() if isinstance(e, RefundPayment)] == [
+        RefundPayment("ord_1", "pi_1", PAID),
+        RefundPayment("ord_1", "pi_stray", PAID, "cs_stray"),
+    ]
+
+    payment.record_refunded("re_1", RefundStatus.PENDING)  # asked again, Stripe made it
+    payment.record_stray_refunded("cs_stray", "re_2", RefundStatus.PENDING)
+    assert payment.refund_owed == NOTHING
+    assert not any(isinstance(e, RefundPayment) for e in payment.pending_effects())
+
+
+def test_a_refusal_of_a_refund_no_longer_owed_records_nothing(payment: Payment) -> None:
+    late_payment(payment)
+    payment.record_refunded("re_1", RefundStatus.PENDING)
+    payment.collect_events()
+
+    payment.record_owed_refund_refused(OWED_REFUND, "HTTP 400")
+    payment.record_owed_refund_refused(STRAY, "HTTP 400")  # no such stray money
+
+    assert payment.collect_events() == []
+
+
+def test_a_failed_stray_refund_is_owed_back_not_refundable(payment: Payment) -> None:
+    payment.succeed("evt_paid", "pi_1", "buyer@example.com", PAID)
+    payment.receive_stray_payment("evt_stray", "cs_stray", "pi_stray", "b@example.com", PAID)
+    payment.record_stray_refunded("cs_stray", "re_2", RefundStatus.PENDING)
+
+    payment.report_refund("evt_f", RefundReport("re_2", PAID, RefundStatus.FAILED, STRAY))
+
+    refund = payment.refund(STRAY)
+    assert refund is not None and refund.status is RefundStatus.FAILED
+    assert refund.is_owed_back
+    assert payment.refundable == PAID  # the order's own money, untouched by the stray's
+    assert not any(isinstance(e, RefundPayment) for e in payment.pending_effects())
