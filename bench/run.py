@@ -17,9 +17,10 @@ recorder in batches (bench/seed_payments.py). At each size:
 - `payments serve` starts on each store with what production runs beside the API: the
   effect workers (against the stand-in) and the status projection (into SecantusDB).
   wrk (2 threads, `--connections`) then sends:
-  - signed `checkout.session.completed` for distinct open payments (each once), then the
-    same deliveries again (redeliveries); ceilings: eventsourcing load + save of one
-    event, and the load alone, in-process on the same store (bench/ceilings.py);
+  - signed `checkout.session.completed` for distinct open payments (each once), then,
+    once their orders are confirmed, the same deliveries again (redeliveries); ceilings:
+    eventsourcing load + save of one event, and the load alone, in-process on the same
+    store (bench/ceilings.py);
   - on SQLite only: `GET /payments/status/{id}` with a JWT over payments spread across
     the store; ceiling: raw `find_one` on the same SecantusDB at the same concurrency;
     `GET /health` (the middleware and a handler; ceiling: a bare Litestar endpoint on the
@@ -31,8 +32,13 @@ recorder in batches (bench/seed_payments.py). At each size:
     (a burst gives the maximum confirmations/s, then webhooks paced at half of it);
     floor: the lag of one payment at a time on the idle service.
 
+Beside each service figure, the CPU the service's processes used per operation (a paid
+webhook's until its order is confirmed: its effects and view update included): on a
+shared machine the rates move with what else runs, the CPU per operation much less.
+
 Prints one table (every figure, its ceiling from the same run, their ratio, and per
-figure the cost per operation at each size relative to the first) and writes
+figure the cost per operation, and the CPU per operation, at the largest size relative
+to the first) and writes
 bench/results/latest.json (or `--out PATH`: trial runs leave the committed one alone)
 with the machine, versions, date and every figure. `--only-webhooks` measures the
 webhook figures alone, the view's position moved past the seeded payments. Under
@@ -55,7 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -109,6 +115,7 @@ class Figure:
     detail: str = ""
     ceiling_detail: str = ""
     lower_is_better: bool = False
+    cpu_ms: float | None = None  # the service's CPU per operation (all its processes)
 
     @property
     def ratio(self) -> float | None:
@@ -133,8 +140,9 @@ class Level:
         self.figures[figure.name] = figure
         ratio = f", ratio {figure.ratio:.2f}" if figure.ratio is not None else ""
         ceiling = f" (ceiling {figure.ceiling:,.1f})" if figure.ceiling else ""
+        cpu = f"; {figure.cpu_ms:.2f} ms CPU/op" if figure.cpu_ms is not None else ""
         print(f"    {figure.name}: {figure.value:,.1f} {figure.unit}{ceiling}{ratio}"
-              f"{'; ' + figure.detail if figure.detail else ''}", flush=True)  # fmt: skip
+              f"{'; ' + figure.detail if figure.detail else ''}{cpu}", flush=True)  # fmt: skip
 
 
 # -- children --------------------------------------------------------------------------
@@ -348,23 +356,43 @@ def webhook_figures(
     webhook_ids = ids["apart" if apart else "webhooks"]
     bodies = {order_id: compact(effects.paid_body(order_id)) for order_id in webhook_ids}
 
-    def deliveries() -> list[Request]:
+    def deliveries(order_ids: Iterable[str]) -> list[Request]:
         return [
             Request("POST", "/webhook", ("Stripe-Signature", sign(body, WEBHOOK_SECRET)), body)
-            for body in bodies.values()
+            for body in (bodies[order_id] for order_id in order_ids)
         ]
 
     port = port_of(service)
     where = f"{store}, effects and projection in a worker" if apart else store
+    prefix = webhook_ids[0].split("_", 1)[0] + "_"
     with profiled(world, service, f"webhooks-{store}{'-apart' if apart else ''}-{level.size}"):
-        distinct = run_wrk(port, deliveries(), world.seconds, world.connections, once=True)
-        again = run_wrk(port, deliveries(), world.seconds, world.connections)
+        # The CPU of a paid webhook counts its effects and view update, done by the time
+        # its order is confirmed; the redeliveries come after, on an idle service.
+        cpu = service_cpu(service)
+        distinct = run_wrk(port, deliveries(webhook_ids), world.seconds, world.connections,
+                           once=True)  # fmt: skip
+        paid = min(distinct.requests, len(webhook_ids))
+        wait_settled(world, prefix, paid)
+        distinct_cpu = (service_cpu(service) - cpu) / paid
+        # Only those delivered: the 3 s seldom use up the list, and a first delivery among
+        # the redeliveries would be a paid webhook with its effects.
+        delivered = effects.stand_in_confirmed(world.stand_in_url, prefix)["arrivals"]
+        cpu = service_cpu(service)
+        again = run_wrk(port, deliveries(sorted(delivered)), world.seconds, world.connections)
+        again_cpu = (service_cpu(service) - cpu) / again.requests
     level.add(Figure(f"webhook, distinct payments ({where})", distinct.per_second,
                      load_save["per_second"], "req/s", wrk_detail(distinct),
-                     "eventsourcing load+save, in-process"))  # fmt: skip
+                     "eventsourcing load+save, in-process",
+                     cpu_ms=1000 * distinct_cpu))  # fmt: skip
     level.add(Figure(f"webhook, redeliveries ({where})", again.per_second, load["per_second"],
-                     "req/s", wrk_detail(again), "eventsourcing load, in-process"))  # fmt: skip
-    return min(distinct.requests, len(webhook_ids))
+                     "req/s", wrk_detail(again), "eventsourcing load, in-process",
+                     cpu_ms=1000 * again_cpu))  # fmt: skip
+    return paid
+
+
+def service_cpu(service: effects.Service) -> float:
+    """CPU seconds the service's processes have used so far."""
+    return sum(effects.process_cpu(process.pid) for process in service.processes.values())
 
 
 @contextlib.contextmanager
@@ -419,37 +447,52 @@ def status_figures(level: Level, service: effects.Service, stores: Stores, world
     port = port_of(service)
     run_wrk(port, requests[:200], 1, world.connections)  # warm-up
     with profiled(world, service, f"status-{level.size}"):
+        cpu = service_cpu(service)
         reads = run_wrk(port, requests, world.seconds, world.connections)
+        reads_cpu = (service_cpu(service) - cpu) / reads.requests
     ids_file = world.workdir / f"status-{level.size}.txt"
     ids_file.write_text("\n".join(ids))
     uri = with_database(world.mongodb_uri, f"bench_{MAIN_STORE}")
     raw = ceiling("find-one", uri, str(ids_file), str(world.seconds), str(world.connections))
     level.add(Figure("status read (MongoDB view)", reads.per_second, raw["per_second"], "req/s",
-                     wrk_detail(reads), f"raw find_one, p99 {raw['p99_ms']:.1f} ms"))  # fmt: skip
-    framework_figures(level, port, world)
+                     wrk_detail(reads), f"raw find_one, p99 {raw['p99_ms']:.1f} ms",
+                     cpu_ms=1000 * reads_cpu))  # fmt: skip
+    framework_figures(level, service, world)
 
 
-def framework_figures(level: Level, port: int, world: World) -> None:
+def framework_figures(level: Level, service: effects.Service, world: World) -> None:
     """`GET /health` of the service beside a bare Litestar endpoint on the same server, and
-    that bare endpoint beside plain uvicorn (h11, asyncio: the server before issue 15)."""
+    that bare endpoint beside plain uvicorn (h11, asyncio: the server before issue 15).
+
+    On two shared cores wrk and the server compete for them, so the CPU each request
+    cost the server says more about the server than its rate does."""
     health = [Request("GET", "/health")]
+    port = port_of(service)
     run_wrk(port, health, 1, world.connections)  # warm-up
-    service = run_wrk(port, health, world.seconds, world.connections)
-    bare = {}
+    cpu = service_cpu(service)
+    ours = run_wrk(port, health, world.seconds, world.connections)
+    ours_cpu = (service_cpu(service) - cpu) / ours.requests
+    bare, bare_cpu = {}, {}
     for kind in ("service", "plain"):
-        with bare_server(kind, world.workdir) as bare_port:
+        with bare_server(kind, world.workdir) as (bare_port, pid):
             run_wrk(bare_port, health, 1, world.connections)
+            cpu = effects.process_cpu(pid)
             bare[kind] = run_wrk(bare_port, health, world.seconds, world.connections)
-    level.add(Figure("GET /health (the service's middleware and handler)", service.per_second,
-                     bare["service"].per_second, "req/s", wrk_detail(service),
-                     "a bare Litestar endpoint on the service's server"))  # fmt: skip
+            bare_cpu[kind] = (effects.process_cpu(pid) - cpu) / bare[kind].requests
+    level.add(Figure("GET /health (the service's middleware and handler)", ours.per_second,
+                     bare["service"].per_second, "req/s", wrk_detail(ours),
+                     "a bare Litestar endpoint on the service's server",
+                     cpu_ms=1000 * ours_cpu))  # fmt: skip
     level.add(Figure("bare Litestar endpoint on the service's server", bare["service"].per_second,
-                     bare["plain"].per_second, "req/s", wrk_detail(bare["service"]),
-                     "the same on plain uvicorn (h11, asyncio); goal 2x"))  # fmt: skip
+                     bare["plain"].per_second, "req/s",
+                     f"{wrk_detail(bare['service'])}; CPU/request "
+                     f"{bare_cpu['plain'] / bare_cpu['service']:.2f}x less than plain uvicorn's",
+                     "the same on plain uvicorn (h11, asyncio); goal 2x",
+                     cpu_ms=1000 * bare_cpu["service"]))  # fmt: skip
 
 
 @contextlib.contextmanager
-def bare_server(kind: str, workdir: Path) -> Iterator[int]:
+def bare_server(kind: str, workdir: Path) -> Iterator[tuple[int, int]]:
     """bench/bare_app.py as a process of its own on a free port."""
     port = effects.free_port()
     log = workdir / f"bare-{kind}-{port}.log"
@@ -458,7 +501,7 @@ def bare_server(kind: str, workdir: Path) -> Iterator[int]:
                                    cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         effects.wait_for_health(f"http://127.0.0.1:{port}/health", process, "bare app", log)
-        yield port
+        yield port, process.pid
     finally:
         effects.stop(process)
 
@@ -518,7 +561,7 @@ def idle_lag_ms(port: int, order_ids: list[str], world: World) -> float:
         effects.wait_confirmed(world.stand_in_url, prefix, 1, 30)
         arrival = effects.stand_in_confirmed(world.stand_in_url, prefix)["arrivals"][order_id]
         lags.append(arrival - sent.answered[order_id])
-    return sorted(lags)[len(lags) // 2] * 1000
+    return float(sorted(lags)[len(lags) // 2]) * 1000
 
 
 def wait_settled(world: World, prefix: str, expected: int) -> None:
@@ -539,8 +582,7 @@ def measure_level(size: int, stores: Stores, world: World) -> Level:
         effects.setup_stand_in(world.stand_in_url, world.delay_ms / 1000, [])
         with running_service(world, store, url) as service:
             effects.wait_for_quiet(40, 20)
-            paid = webhook_figures(level, store, url, service, ids, world, stores.settled)
-            wait_settled(world, f"wh{size // 1000}k_", paid)
+            webhook_figures(level, store, url, service, ids, world, stores.settled)
             if store == MAIN_STORE and not world.only_webhooks:
                 status_figures(level, service, stores, world)
                 create_session_figures(level, service, world)
@@ -556,10 +598,7 @@ def apart_figures(
     """Webhooks into `serve --http-only`, the background work in a `payments worker`."""
     with running_service(world, MAIN_STORE, url, apart=True) as service:
         effects.wait_for_quiet(40, 20)
-        paid = webhook_figures(
-            level, MAIN_STORE, url, service, ids, world, stores.settled, apart=True
-        )
-        wait_settled(world, f"wa{level.size // 1000}k_", paid)
+        webhook_figures(level, MAIN_STORE, url, service, ids, world, stores.settled, apart=True)
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -571,7 +610,8 @@ def table(levels: list[Level]) -> str:
     for level in levels:
         head += [f"{level.size // 1000:,}k", "ceiling", "ratio"]
     if len(levels) > 1:
-        head += [f"cost {levels[-1].size // 1000:,}k/{levels[0].size // 1000:,}k"]
+        sizes = f"{levels[-1].size // 1000:,}k/{levels[0].size // 1000:,}k"
+        head += [f"cost {sizes}", f"CPU/op {sizes}"]
     rows = [head]
     for name in names:
         row = [name]
@@ -588,6 +628,8 @@ def table(levels: list[Level]) -> str:
         first, last = levels[0].figures.get(name), levels[-1].figures.get(name)
         if len(levels) > 1:
             row.append(f"{last.cost / first.cost:.2f}x" if first and last else "")
+            before, after = (f.cpu_ms if f else None for f in (first, last))
+            row.append(f"{after / before:.2f}x" if before and after else "")
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = [
