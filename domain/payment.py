@@ -351,8 +351,16 @@ class Payment(ChainedAggregate):
         cancelled at the shop) that no refund pending or succeeded, nor a lost dispute,
         covers: its refund not sent yet, or failed at Stripe and left for a person (it is
         not retried). A stray session's money is not the order's, and not counted here."""
+        uncovered = self._owed_uncovered()
+        return uncovered or Money(0, (self.received or self.amount).currency)
+
+    def _owed_uncovered(self) -> Money | None:
+        """The one rule for what the service still owes back by itself, for the status and
+        for the refund it sends alike: its refund's amount, less the money that went back
+        some other way (refunds pending, needing action or succeeded; lost disputes, which
+        gave the cardholder the money already). None: the service owes nothing of its own."""
         if self.refund_due is None:
-            return Money(0, (self.received or self.amount).currency)
+            return None
         received = self.amount_received or self.refund_due
         live = money_returned(self.refunds.values(), self.disputes.values()).live
         owed = min(self.refund_due.minor, received.minor - live)
@@ -655,14 +663,12 @@ class Payment(ChainedAggregate):
         return effects
 
     def _owed_refund(self) -> Money | None:
-        """The service's own refund, if not sent yet: what it owes, less what went back
-        meanwhile some other way (a refund made in the dashboard)."""
-        if self.refund_due is None or self.refund_id is not None:
+        """The service's own refund, if not sent yet: what it owes and nothing covers yet
+        (`_owed_uncovered`: a refund made in the dashboard, a lost dispute)."""
+        if self.refund_id is not None:
             return None
-        received = self.amount_received or self.refund_due
-        left = received.minor - money_returned(self.refunds.values(), ()).live
-        owed = min(self.refund_due.minor, left)
-        return Money(owed, self.refund_due.currency) if owed > 0 else None
+        owed = self._owed_uncovered()
+        return owed if owed is not None and owed.minor > 0 else None
 
     def _cancellation_effects(self) -> list[Effect]:
         if self.failure_reason is FailureReason.PAYMENT_FAILED and not self.checkout_closed:

@@ -17,12 +17,13 @@ import pytest
 
 from application.apply_stripe_event import Outcome
 from application.fulfilment import EffectsFailed
+from application.ports import PaymentIntentState
 from application.stripe_events import decode_stripe_event
 from domain.lifecycle import PaymentStatus
 from domain.money import Money
 from domain.payment import payment_id_for
 from tests.application.conftest import BUYER, World
-from tests.stripe_payloads import checkout_event, encode, refund_event
+from tests.stripe_payloads import checkout_event, dispute_event, encode, refund_event
 
 ORDER = "ord_1"
 STRAY = "cs_test_stray"
@@ -174,3 +175,46 @@ async def test_late_money_whose_refund_fails_says_it_is_still_owed(
         assert await stripe_sends(world, failed) is Outcome.DUPLICATE
 
     assert alerts(caplog) == [STILL_OWED_FAILED]
+
+
+async def test_late_money_taken_back_by_a_lost_dispute_is_not_refunded_again(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stripe refuses to refund a disputed charge; once the dispute is lost the money is the
+    cardholder's already: nothing is owed, nothing is asked again, no failure is alerted."""
+    await late_money(world)
+    world.stripe.payment_intents["pi_test_1"] = PaymentIntentState("pi_test_1", "succeeded", ORDER)
+    opened = dispute_event("charge.dispute.created", "dp_1", "needs_response")
+    assert await stripe_sends(world, opened) is Outcome.RECORDED
+    world.stripe.refusing_refunds = "charge_disputed"
+    with pytest.raises(EffectsFailed):
+        await settle(world)
+
+    lost = dispute_event("charge.dispute.closed", "dp_1", "lost")
+    assert await stripe_sends(world, lost) is Outcome.RECORDED
+    caplog.clear()
+
+    with caplog.at_level(logging.INFO):
+        await settle(world)  # the parked payment settles: no refund is owed
+
+    assert alerts(caplog) == []
+    assert world.stripe.refunds == []
+    assert world.payment(ORDER).pending_effects() == []
+    report = await world.status()(BUYER, ORDER)
+    assert (report.status, report.refunded_amount, report.refund_owed) == ("REFUNDED", PAID, None)
+
+
+async def test_late_money_partly_taken_back_by_a_lost_dispute_refunds_the_rest(
+    world: World,
+) -> None:
+    await late_money(world)
+    world.stripe.payment_intents["pi_test_1"] = PaymentIntentState("pi_test_1", "succeeded", ORDER)
+    lost = dispute_event("charge.dispute.closed", "dp_1", "lost", amount=5000)
+    assert await stripe_sends(world, lost) is Outcome.RECORDED
+
+    assert (await world.status()(BUYER, ORDER)).refund_owed == Money(15498, "usd")
+    await settle(world)
+
+    assert world.stripe.refunds == [("pi_test_1", Money(15498, "usd"), "refund:pi_test_1")]
+    report = await world.status()(BUYER, ORDER)
+    assert (report.status, report.refunded_amount, report.refund_owed) == ("REFUNDED", PAID, None)

@@ -178,3 +178,34 @@ def test_a_failed_stray_refund_is_owed_back_not_refundable(payment: Payment) -> 
     assert refund.is_owed_back
     assert payment.refundable == PAID  # the order's own money, untouched by the stray's
     assert not any(isinstance(e, RefundPayment) for e in payment.pending_effects())
+
+
+def refunds_owed(payment: Payment) -> list[RefundPayment]:
+    return [e for e in payment.pending_effects() if isinstance(e, RefundPayment)]
+
+
+def test_a_dispute_lost_before_the_owed_refund_is_sent_owes_no_refund(payment: Payment) -> None:
+    """The cardholder took the late money back through the dispute: refunding it too would
+    give it back twice (Stripe refuses with `charge_disputed`, a false failure alert)."""
+    late_payment(payment)
+    payment.report_dispute("evt_dp", Dispute("dp_1", PAID, "fraudulent", "needs_response"))
+    assert refunds_owed(payment) == [RefundPayment("ord_1", "pi_1", PAID)]
+
+    payment.report_dispute("evt_lost", Dispute("dp_1", PAID, "fraudulent", "lost"))
+
+    assert refunds_owed(payment) == []
+    assert payment.refund_owed == NOTHING
+    assert payment.status is PaymentStatus.REFUNDED
+
+
+def test_a_partial_dispute_lost_leaves_only_the_rest_to_refund(payment: Payment) -> None:
+    late_payment(payment)
+
+    payment.report_dispute("evt_lost", Dispute("dp_1", usd(5000), "fraudulent", "lost"))
+
+    assert refunds_owed(payment) == [RefundPayment("ord_1", "pi_1", usd(15498))]
+    assert payment.refund_owed == usd(15498)  # the status and the effect agree
+    payment.record_refunded("re_1", RefundStatus.SUCCEEDED)
+    refund = payment.refund(OWED_REFUND)
+    assert refund is not None and refund.amount == usd(15498)
+    assert (payment.status, payment.refund_owed) == (PaymentStatus.REFUNDED, NOTHING)
