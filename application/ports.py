@@ -158,6 +158,10 @@ class PaymentStatusReport(msgspec.Struct, frozen=True):
     refund_owed: Money | None = None
     """Money the service owes back by itself that no refund pending or succeeded covers (its
     refund not sent yet, or failed at Stripe); None: nothing owed."""
+    refund_currency: str | None = None
+    """The currency of `refunded_amount`, `refund_owed` and the dispute's amount: the money
+    received, which differs from `amount`'s only when it came in another currency (ADR
+    0022); None: `amount`'s."""
 
 
 class PaymentStatusView(Protocol):

@@ -35,6 +35,7 @@ def report_of(payment: Payment) -> PaymentStatusReport:
         refunded_amount=refunded if refunded.minor else None,
         dispute=DisputeReport(dispute.status, dispute.amount, dispute.reason) if dispute else None,
         refund_owed=owed if owed.minor else None,
+        refund_currency=payment.refund_currency,
     )
 
 

@@ -329,13 +329,19 @@ class Payment(ChainedAggregate):
         return self.amount_received
 
     @property
+    def refund_currency(self) -> str:
+        """The currency of the money going back: the money received (refunds, disputes and
+        what is owed back are in the charge's currency), the order's until any arrived.
+        Only money that came in another currency (a FAILED payment) makes them differ."""
+        return (self.received or self.amount).currency
+
+    @property
     def refunded_amount(self) -> Money:
         """Refunds pending, needing action or succeeded, and lost disputes; never more than
         was received."""
         received = self.received
         live = money_returned(self.refunds.values(), self.disputes.values()).live
-        currency = received.currency if received else self.amount.currency
-        return Money(min(live, received.minor if received else 0), currency)
+        return Money(min(live, received.minor if received else 0), self.refund_currency)
 
     @property
     def refundable(self) -> Money:
@@ -352,7 +358,7 @@ class Payment(ChainedAggregate):
         covers: its refund not sent yet, or failed at Stripe and left for a person (it is
         not retried). A stray session's money is not the order's, and not counted here."""
         uncovered = self._owed_uncovered()
-        return uncovered or Money(0, (self.received or self.amount).currency)
+        return uncovered or Money(0, self.refund_currency)
 
     def _owed_uncovered(self) -> Money | None:
         """The one rule for what the service still owes back by itself, for the status and

@@ -4,13 +4,15 @@ One document per order. `amount` is in major units as the seed stored it (a
 number, for display); `amountMinor` is the exact amount; `version` is the
 Payment aggregate version the document reflects, the guard of every update.
 BSON dates keep milliseconds, so `createdAt`/`updatedAt` lose sub-millisecond digits.
-`refundedAmountMinor` and `dispute` came with issue 12: a document written before
-them says nothing of refunds; its REFUNDED payment gave back all it received, the
-only refunds there were (`payments projections rebuild` writes them out in full).
-`refundOwedMinor` came after them: a document without it cannot say whether money is
-owed back, so unless its payment cannot owe any (INITIATED: nothing arrived; REFUNDED:
-all of it went back) it is not read (`written_before_refund_owed`), and the event store
-answers instead until the projection writes the payment again.
+`refundedAmountMinor` and `dispute` came with issue 12, `refundOwedMinor` after them:
+a document without it cannot say whether money is owed back, so unless its payment
+cannot owe any (INITIATED: nothing arrived; REFUNDED: all of it went back) it is not
+read, and the event store answers instead until the projection writes the payment again
+(`payments projections rebuild` rewrites them all). `refundCurrency` came last: the
+currency those figures (and the dispute's amount) are in, the money received, which is
+`currency` unless money came in another one; such a payment is FAILED, or REFUNDED once
+its refund succeeded, so a FAILED or REFUNDED document without it is not read either
+(a REFUNDED one written before issue 12, without `refundedAmountMinor`, with it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ DEFAULT_DATABASE = "paymentdb"
 PaymentDocument = dict[str, Any]
 CANNOT_OWE = frozenset({PaymentStatus.INITIATED, PaymentStatus.REFUNDED})
 """Statuses whose payment owes nothing back: no money arrived, or all of it went back."""
+MAY_DIFFER = frozenset({PaymentStatus.FAILED, PaymentStatus.REFUNDED})
+"""Statuses of a payment whose money may have come in another currency than the order's."""
 
 
 def document_of(report: PaymentStatusReport) -> PaymentDocument:
@@ -46,6 +50,7 @@ def document_of(report: PaymentStatusReport) -> PaymentDocument:
         "refundedAmountMinor": report.refunded_amount.minor if report.refunded_amount else 0,
         "dispute": _dispute_document(report.dispute),
         "refundOwedMinor": report.refund_owed.minor if report.refund_owed else 0,
+        "refundCurrency": report.refund_currency or report.amount.currency,
         "metadata": {
             "paymentIntent": report.payment_intent,
             "customerEmail": report.customer_email,
@@ -61,6 +66,7 @@ def document_of(report: PaymentStatusReport) -> PaymentDocument:
 def report_from(document: PaymentDocument) -> PaymentStatusReport:
     """Maps a view document back to the report the API answers with."""
     metadata: dict[str, Any] = document.get("metadata") or {}
+    refund_currency = document.get("refundCurrency") or document["currency"]
     return PaymentStatusReport(
         order_id=document["orderId"],
         user_id=metadata.get("userId") or "",
@@ -73,23 +79,20 @@ def report_from(document: PaymentDocument) -> PaymentStatusReport:
         payment_intent=metadata.get("paymentIntent"),
         customer_email=metadata.get("customerEmail"),
         user_email=metadata.get("userEmail"),
-        refunded_amount=_refunded(document),
-        dispute=_dispute_from(document.get("dispute"), document["currency"]),
-        refund_owed=_minor_or_none(document.get("refundOwedMinor"), document["currency"]),
+        refunded_amount=_minor_or_none(document.get("refundedAmountMinor"), refund_currency),
+        dispute=_dispute_from(document.get("dispute"), refund_currency),
+        refund_owed=_minor_or_none(document.get("refundOwedMinor"), refund_currency),
+        refund_currency=refund_currency,
     )
 
 
-def written_before_refund_owed(document: PaymentDocument) -> bool:
-    """Written before `refundOwedMinor`, for a payment that may owe money back: it cannot
-    answer for that payment (`GetPaymentStatus` then reads the event store)."""
-    return "refundOwedMinor" not in document and document["status"] not in CANNOT_OWE
-
-
-def _refunded(document: PaymentDocument) -> Money | None:
-    minor = document.get("refundedAmountMinor")
-    if minor is None and document["status"] == "REFUNDED":  # written before issue 12
-        minor = document["amountMinor"]
-    return _minor_or_none(minor, document["currency"])
+def written_before_money_back(document: PaymentDocument) -> bool:
+    """Written before it could say what its payment owes back, or in which currency: it
+    cannot answer for that payment (`GetPaymentStatus` then reads the event store)."""
+    status = document["status"]
+    before_owed = "refundOwedMinor" not in document and status not in CANNOT_OWE
+    before_currency = "refundCurrency" not in document and status in MAY_DIFFER
+    return before_owed or before_currency
 
 
 def _minor_or_none(minor: Any, currency: str) -> Money | None:

@@ -17,7 +17,7 @@ from infrastructure.mongo.payment_document import (
     PAYMENTS,
     PaymentDocument,
     report_from,
-    written_before_refund_owed,
+    written_before_money_back,
 )
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class MongoPaymentStatusView:
 
     async def get(self, order_id: str) -> PaymentStatusReport | None:
         """The order's document, or None when there is none, MongoDB is unreachable, or
-        the document was written before it could say what is owed back.
+        the document was written before it could say what is owed back, or in which currency.
 
         None makes `GetPaymentStatus` answer from the event store, which is the
         truth the view is derived from: a MongoDB outage slows reads, never fails them.
@@ -64,7 +64,7 @@ class MongoPaymentStatusView:
                 )
             self._skip_until = time.monotonic() + self._retry_after
             return None
-        if document is None or written_before_refund_owed(document):
+        if document is None or written_before_money_back(document):
             return None
         return report_from(document)
 

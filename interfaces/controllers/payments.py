@@ -83,6 +83,8 @@ class PaymentStatusBody(msgspec.Struct):
     `refundOwed` is money the service owes back by itself (late money, a wrong amount, an
     order cancelled at the shop) that no refund pending or succeeded covers: not sent yet,
     or failed at Stripe and waiting for a person (0 when none).
+    `refundCurrency` is the currency of `refundedAmount`, `refundOwed` and `dispute.amount`:
+    the money received, which is `currency` unless it came in another one (ADR 0022).
     """
 
     orderId: str
@@ -95,6 +97,7 @@ class PaymentStatusBody(msgspec.Struct):
     refundedAmount: MajorUnits = 0
     dispute: DisputeBody | None = None
     refundOwed: MajorUnits = 0
+    refundCurrency: str = ""
 
     @classmethod
     def of(cls, report: PaymentStatusReport) -> PaymentStatusBody:
@@ -110,6 +113,7 @@ class PaymentStatusBody(msgspec.Struct):
             refundedAmount=major_units(refunded) if refunded else 0,
             dispute=DisputeBody.of(report.dispute),
             refundOwed=major_units(owed) if owed else 0,
+            refundCurrency=report.refund_currency or report.amount.currency,
         )
 
 

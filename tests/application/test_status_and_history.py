@@ -5,6 +5,7 @@ import pytest
 from application.errors import OrderNotFound
 from application.stripe_events import decode_stripe_event
 from domain.money import Money
+from domain.payment import payment_id_for
 from tests.application.conftest import AUDITOR, BUYER, STRANGER, World
 from tests.stripe_payloads import checkout_event, encode
 
@@ -40,3 +41,33 @@ async def test_history_lists_every_event_in_order_with_its_chain(world: World) -
     assert history[1].previous_hash == history[0].chain_hash
     assert history[1].data["stripe_event_id"] == paid["id"]
     assert history[0].data["amount"] == {"minor": 20498, "currency": "usd"}
+
+
+async def test_money_in_another_currency_is_reported_in_the_currency_it_came_in(
+    world: World,
+) -> None:
+    """An order in USD paid in JPY: FAILED, and the yen go back as yen; the report names
+    their currency beside the order's amount."""
+    link = await world.create_session()(BUYER, "ord_1")
+    paid = checkout_event(
+        "checkout.session.completed", "ord_1", link.session_id, amount_total=3000, currency="jpy"
+    )
+    await world.apply()(decode_stripe_event(encode(paid)))
+
+    owed = await world.status()(BUYER, "ord_1")
+    assert (owed.status, owed.amount, owed.refund_currency) == (
+        "FAILED",
+        Money(20498, "usd"),
+        "jpy",
+    )
+    assert (owed.refund_owed, owed.refunded_amount) == (Money(3000, "jpy"), None)
+
+    await world.graph().settle_payment(payment_id_for("ord_1"))
+    refunded = await world.status()(BUYER, "ord_1")
+    assert world.stripe.refunds == [("pi_test_1", Money(3000, "jpy"), "refund:pi_test_1")]
+    assert (refunded.status, refunded.refunded_amount, refunded.refund_owed) == (
+        "REFUNDED",
+        Money(3000, "jpy"),
+        None,
+    )
+    assert refunded.refund_currency == "jpy"

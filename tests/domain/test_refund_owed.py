@@ -209,3 +209,19 @@ def test_a_partial_dispute_lost_leaves_only_the_rest_to_refund(payment: Payment)
     refund = payment.refund(OWED_REFUND)
     assert refund is not None and refund.amount == usd(15498)
     assert (payment.status, payment.refund_owed) == (PaymentStatus.REFUNDED, NOTHING)
+
+
+def test_money_in_another_currency_is_owed_back_in_that_currency(payment: Payment) -> None:
+    yen = Money(3000, "jpy")
+    payment.succeed("evt_paid", "pi_1", "buyer@example.com", yen)  # an order in USD
+    assert (payment.status, payment.refund_currency) == (PaymentStatus.FAILED, "jpy")
+    assert (payment.refund_owed, payment.refunded_amount) == (yen, Money(0, "jpy"))
+
+    payment.record_refunded("re_1", RefundStatus.SUCCEEDED)
+
+    assert (payment.status, payment.refunded_amount) == (PaymentStatus.REFUNDED, yen)
+    assert payment.refund_owed == Money(0, "jpy")
+
+
+def test_the_refund_currency_is_the_orders_until_money_arrives(payment: Payment) -> None:
+    assert payment.refund_currency == "usd"

@@ -120,6 +120,7 @@ def test_a_document_has_the_seed_payment_shape(
         "refundedAmountMinor": 0,
         "dispute": None,
         "refundOwedMinor": 0,
+        "refundCurrency": "usd",
         "metadata": {
             "paymentIntent": "pi_test_1",
             "customerEmail": BUYER_EMAIL,

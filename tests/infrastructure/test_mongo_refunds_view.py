@@ -10,7 +10,7 @@ import pytest
 from pymongo.database import Database
 
 from application.ledger import PaymentLedger
-from application.ports import DisputeReport
+from application.ports import DisputeReport, PaymentStatusReport
 from application.status import report_of
 from domain.dispute import Dispute
 from domain.money import Money
@@ -52,30 +52,6 @@ async def test_refunds_and_the_dispute_are_read_back_as_the_payments_report(
     )
 
 
-async def test_a_refunded_payment_written_before_refunds_were_shown_is_refunded_in_full(
-    mongo_db: Database[Document], status_view: MongoPaymentStatusView
-) -> None:
-    mongo_db.payments.insert_one(
-        {
-            "orderId": "ord_old",
-            "stripeSessionId": "cs_old",
-            "amount": 204.98,
-            "amountMinor": 20498,
-            "currency": "usd",
-            "status": "REFUNDED",
-            "metadata": {"userId": "user_1", "paymentIntent": "pi_old"},
-            "createdAt": datetime(2026, 1, 2, 3, 4, 5),
-            "updatedAt": datetime(2026, 1, 2, 3, 4, 5),
-            "version": 4,
-        }
-    )
-
-    report = await status_view.get("ord_old")
-
-    assert report is not None
-    assert (report.refunded_amount, report.dispute) == (Money(20498, "usd"), None)
-
-
 async def test_late_money_whose_refund_failed_is_read_back_as_owed(
     ledger: PaymentLedger, mongo_db: Database[Document], status_view: MongoPaymentStatusView
 ) -> None:
@@ -104,6 +80,76 @@ async def test_late_money_whose_refund_failed_is_read_back_as_owed(
     assert stored is not None and stored["refundOwedMinor"] == 20498
 
 
+async def test_money_in_another_currency_is_read_back_in_the_currency_it_came_in(
+    ledger: PaymentLedger, mongo_db: Database[Document], status_view: MongoPaymentStatusView
+) -> None:
+    """An order in USD paid in JPY: refunded as received, in yen; the yen are not dollars
+    (nor cents: JPY has no minor unit), and the report says which currency they are in."""
+    story = PaymentStory(ledger, "ord_yen").initiate()
+    story.stripe("checkout.session.completed", amount_total=3000, currency="jpy")
+    project(ledger, mongo_db)
+
+    owed = await status_view.get("ord_yen")
+
+    assert owed is not None
+    assert (owed.status, owed.amount, owed.refund_currency) == (
+        "FAILED",
+        Money(20498, "usd"),
+        "jpy",
+    )
+    assert (owed.refund_owed, owed.refunded_amount) == (Money(3000, "jpy"), None)
+    assert owed == in_milliseconds(report_of(story.payment()))
+
+    story.refunded()
+    project(ledger, mongo_db)
+    refunded = await status_view.get("ord_yen")
+
+    assert refunded is not None
+    assert (refunded.status, refunded.refunded_amount, refunded.refund_owed) == (
+        "REFUNDED",
+        Money(3000, "jpy"),
+        None,
+    )
+    assert refunded == in_milliseconds(report_of(story.payment()))
+    stored = mongo_db.payments.find_one({"orderId": "ord_yen"})
+    assert stored is not None
+    assert (stored["currency"], stored["refundCurrency"]) == ("usd", "jpy")
+
+
+@pytest.mark.parametrize("status", ["FAILED", "REFUNDED"])
+async def test_a_document_written_before_refund_currency_that_may_differ_is_not_read(
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
+) -> None:
+    # Money that came in another currency leaves the payment FAILED, or REFUNDED once its
+    # refund succeeded; such a document cannot say in which currency its figures are.
+    document = {**written_before_refund_owed("ord_old"), "refundOwedMinor": 0, "status": status}
+    mongo_db.payments.insert_one(document)
+
+    assert await status_view.get("ord_old") is None
+
+
+@pytest.mark.parametrize("status", ["INITIATED", "SUCCESS", "PARTIALLY_REFUNDED"])
+async def test_a_document_written_before_refund_currency_is_in_the_orders_currency(
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
+) -> None:
+    # Only the order's exact total and currency makes a payment SUCCESS.
+    document = {**written_before_refund_owed("ord_old"), "refundOwedMinor": 0, "status": status}
+    mongo_db.payments.insert_one(document)
+
+    report = await status_view.get("ord_old")
+
+    assert report is not None and report.refund_currency == "usd"
+
+
+def in_milliseconds(report: PaymentStatusReport) -> PaymentStatusReport:
+    """What BSON keeps of a report's times."""
+    return msgspec.structs.replace(
+        report,
+        created_at=to_millisecond(report.created_at),
+        updated_at=to_millisecond(report.updated_at),
+    )
+
+
 @pytest.mark.parametrize("status", ["FAILED", "SUCCESS", "PARTIALLY_REFUNDED"])
 async def test_a_document_written_before_refund_owed_is_answered_by_the_event_store(
     mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
@@ -115,11 +161,13 @@ async def test_a_document_written_before_refund_owed_is_answered_by_the_event_st
     assert await status_view.get("ord_old") is None
 
 
-@pytest.mark.parametrize("status", ["INITIATED", "REFUNDED"])
 async def test_a_document_written_before_refund_owed_that_cannot_owe_is_read(
-    mongo_db: Database[Document], status_view: MongoPaymentStatusView, status: str
+    mongo_db: Database[Document], status_view: MongoPaymentStatusView
 ) -> None:
-    mongo_db.payments.insert_one({**written_before_refund_owed("ord_old"), "status": status})
+    # INITIATED: nothing arrived. (A REFUNDED one, money that may have come in another
+    # currency, is not read until rewritten with `refundCurrency`: tested above.)
+    document = {**written_before_refund_owed("ord_old"), "status": "INITIATED"}
+    mongo_db.payments.insert_one(document)
 
     report = await status_view.get("ord_old")
 

@@ -44,8 +44,10 @@ async def test_status_right_after_create_is_initiated_not_404(api: Api) -> None:
         "refundedAmount",
         "dispute",
         "refundOwed",
+        "refundCurrency",
     }
     assert (body["refundedAmount"], body["dispute"], body["refundOwed"]) == (0, None, 0)
+    assert body["refundCurrency"] == "usd"
 
 
 @pytest.mark.parametrize("path", ["/payments/status", "/status"])
@@ -78,6 +80,7 @@ async def test_status_comes_from_the_read_model_when_it_has_the_payment(api: Api
     assert status == 200
     assert body["amount"] == 199.98
     assert body["status"] == "SUCCESS"
+    assert body["refundCurrency"] == "usd"  # a report that names none: the order's
     assert body["createdAt"].startswith("2026-01-02T03:04:05")
 
 
@@ -98,3 +101,31 @@ async def test_expiry_flow(api: Api) -> None:
     again = await api.client.post("/create-session", json={"orderId": "ord_1"}, headers=as_user())
     assert again.status_code == 400
     assert api.checkout.calls == 1
+
+
+async def test_money_in_another_currency_is_shown_in_the_currency_it_came_in(api: Api) -> None:
+    """An order in USD paid in JPY: FAILED, and the yen are owed back, then refunded, as
+    yen (`refundCurrency`); `amount` and `currency` stay the order's. Answered from the
+    event store (the read model has not seen the payment)."""
+    session_id = await api.open_checkout()
+    paid = checkout_event(
+        "checkout.session.completed", "ord_1", session_id, amount_total=3000, currency="jpy"
+    )
+    await api.webhook(paid)
+
+    status, body = await status_of(api)
+    assert (status, body["status"], body["amount"], body["currency"]) == (
+        200,
+        "FAILED",
+        204.98,
+        "usd",
+    )
+    assert (body["refundOwed"], body["refundedAmount"], body["refundCurrency"]) == (3000, 0, "jpy")
+
+    payment = api.ledger.find("ord_1")  # the effects queue's refund, as it records it
+    assert payment is not None
+    payment.record_refunded("re_1")
+    api.ledger.record(payment)
+    status, body = await status_of(api)
+    assert (body["status"], body["refundedAmount"], body["refundOwed"]) == ("REFUNDED", 3000, 0)
+    assert (body["currency"], body["refundCurrency"]) == ("usd", "jpy")
