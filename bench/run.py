@@ -42,8 +42,9 @@ to the first) and writes
 bench/results/latest.json (or `--out PATH`: trial runs leave the committed one alone)
 with the machine, versions, date and every figure. `--only-webhooks` measures the
 webhook figures alone, the view's position moved past the seeded payments. Under
-`--profile` the service runs slower (py-spy takes a core of two): its figures are for
-the profiles, not the table.
+`--profile DIR` py-spy samples the service (without stopping it: `--nonblocking`) under
+each load, into DIR as raw stacks with their top frames beside them; it takes part of a
+core, so the figures of a profiled run are for the profiles, not the table.
 """
 
 from __future__ import annotations
@@ -409,7 +410,7 @@ def profiled(world: World, service: effects.Service, name: str) -> Iterator[None
     py_spy = Path(sys.executable).with_name("py-spy")
     spy = subprocess.Popen(
         [str(py_spy), "record", *PY_SPY_MODE, "--pid", str(service.processes["serve"].pid),
-         "--rate", "250", "--format", "raw", "--output", str(raw)],
+         "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(1.0)
@@ -469,9 +470,10 @@ def framework_figures(level: Level, service: effects.Service, world: World) -> N
     health = [Request("GET", "/health")]
     port = port_of(service)
     run_wrk(port, health, 1, world.connections)  # warm-up
-    cpu = service_cpu(service)
-    ours = run_wrk(port, health, world.seconds, world.connections)
-    ours_cpu = (service_cpu(service) - cpu) / ours.requests
+    with profiled(world, service, f"health-{level.size}"):
+        cpu = service_cpu(service)
+        ours = run_wrk(port, health, world.seconds, world.connections)
+        ours_cpu = (service_cpu(service) - cpu) / ours.requests
     bare, bare_cpu = {}, {}
     for kind in ("service", "plain"):
         with bare_server(kind, world.workdir) as (bare_port, pid):
