@@ -9,7 +9,8 @@ with one `renameCollection`. Each position carries the generation of
 the collection it describes, and a writer only moves the position it read: after
 a swap its next position write finds another generation and raises
 `ViewReplaced`, so it starts again from the rebuilt view's position instead of
-skipping what it had written into the collection the swap dropped.
+skipping what it had written into the collection the swap dropped. The rename waits
+for the live batches in flight, and they for it (`swap_lock`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from infrastructure.mongo.payment_document import (
     PaymentDocument,
     ensure_indexes,
 )
+from infrastructure.mongo.swap_lock import ViewSwapLock
 
 DUPLICATE_KEY = 11000
 REBUILD_PREFIX = f"{PAYMENTS}_rebuild_"
@@ -72,15 +74,22 @@ class MongoPaymentView(TrackingRecorder):
     def ensure_indexes(self) -> None:
         ensure_indexes(self._payments)
 
-    def swap_in(self, application_name: str) -> None:
+    def swap_in(self, application_name: str, writers: ViewSwapLock) -> None:
         """Makes this view the live one: one atomic rename over `payments`, then its position.
 
-        The position is written after the rename, so a live writer that still holds
-        the old generation fails its next position write (`ViewReplaced`) and goes
-        back to this view's position. Documents it wrote meanwhile are harmless: into
-        the new collection they went through the version guard; into the old one they
-        were dropped with it, and are written again from the rebuilt position.
+        Both while holding `writers` (the live projection's swap lock) alone, so no live
+        batch is half written meanwhile: a rename that ran beside a write to `payments`
+        could leave a second document for an order (see `swap_lock`). The position is
+        written after the rename, so a live writer that still holds the old generation
+        fails its next position write (`ViewReplaced`) and goes back to this view's
+        position. What it wrote before the swap went into the old collection, dropped
+        with it, and is written again from the rebuilt position; what it writes after
+        goes through the version guard.
         """
+        with writers.swapping():
+            self._swap_in(application_name)
+
+    def _swap_in(self, application_name: str) -> None:
         own_tracking = self._tracking_id(application_name)
         position = self.max_tracking_id(application_name) or 0
         generation = self._collection

@@ -63,10 +63,11 @@ def rebuild(
     """Projects the whole store into a fresh collection, then swaps it in for `projection`'s view.
 
     The live view keeps serving, and the live projection keeps writing it, until one
-    atomic rename replaces it; the live projection then continues from the rebuilt
-    view's position (see `MongoPaymentView.swap_in`). A failed rebuild leaves the live
-    view as it was and drops its own collection. `on_progress` gets the number of events
-    read so far (about the notification id reached).
+    atomic rename replaces it between two of the live projection's batches; the live
+    projection then continues from the rebuilt view's position (see
+    `MongoPaymentView.swap_in`). A failed rebuild leaves the live view as it was and
+    drops its own collection. `on_progress` gets the number of events read so far
+    (about the notification id reached).
     """
     fresh = MongoPaymentView.fresh(projection.view.database)
     try:
@@ -76,7 +77,7 @@ def rebuild(
         fresh.max_tracking_id(ledger.name)
         fresh.insert_tracking(Tracking(ledger.name, stop))
         rest = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress)
-        fresh.swap_in(ledger.name)
+        fresh.swap_in(ledger.name, projection.swap_lock)
     except BaseException:
         fresh.discard(ledger.name)
         raise

@@ -2,7 +2,9 @@
 
 Each event is turned into the payment's whole state at that event's version
 (the aggregate's own rules decide the status, never a second copy of them) and
-written with a version guard; the position is tracked after the write.
+written with a version guard; the position is tracked after the write. A batch's
+writes hold the store's swap lock shared, so a rebuild never renames its collection
+over `payments` while they are in flight (`infrastructure/mongo/swap_lock.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from domain.payment import Payment
 from infrastructure.event_store.events_by_payment import events_of
 from infrastructure.mongo.payment_document import PaymentDocument, document_of
 from infrastructure.mongo.payment_view import MongoPaymentView
+from infrastructure.mongo.swap_lock import ViewSwapLock, swap_lock_for
 
 log = logging.getLogger(__name__)
 CACHED_PAYMENTS = 1024
@@ -38,14 +41,19 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
 
     name = "PaymentStatusProjection"
 
-    def __init__(self, view: MongoPaymentView, ledger: PaymentLedger) -> None:
+    def __init__(
+        self, view: MongoPaymentView, ledger: PaymentLedger, swap_lock: ViewSwapLock | None = None
+    ) -> None:
         super().__init__(view)
         self._ledger = ledger
         self._payments: OrderedDict[UUID, Payment] = OrderedDict()
+        self.swap_lock = swap_lock or swap_lock_for(ledger)
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        payment: Payment | None = None
         if isinstance(domain_event, Payment.Event):
             payment = self._state_after(domain_event)
+        with self.swap_lock.writing():
             if payment is not None:
                 applied = self.view.save_payment(document_of(report_of(payment)))
                 log.debug(
@@ -53,7 +61,7 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
                     "updated" if applied else "already current",
                     extra={"orderId": payment.order_id, "version": payment.version},
                 )
-        self.view.insert_tracking(tracking)
+            self.view.insert_tracking(tracking)
 
     def process_batch(self, batch: Sequence[tuple[Any, Tracking]]) -> None:
         """`process_event` for a run of events, with one document write per order.
@@ -69,9 +77,10 @@ class PaymentStatusProjection(Projection[MongoPaymentView]):
                 payment = self._state_after(domain_event)
                 if payment is not None:
                     latest[payment.order_id] = document_of(report_of(payment))
-        self.view.save_payments(list(latest.values()))
-        if batch:
-            self.view.insert_tracking(batch[-1][1])
+        with self.swap_lock.writing():
+            self.view.save_payments(list(latest.values()))
+            if batch:
+                self.view.insert_tracking(batch[-1][1])
 
     def _load_missing(self, events: Sequence[Any]) -> None:
         """Puts in the cache, with one query, every payment whose state before its first
