@@ -42,9 +42,12 @@ class FlakyOrders(FakeOrderDirectory):
     failures_left: int = 0
     rejected: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    latency: float = 0.0  # seconds a call takes, as a real service's would
 
     async def set_status(self, order_id: str, status: OrderStatus) -> None:
         self.calls.append((order_id, status))
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if order_id in self.rejected:
             raise ServiceRejected(f"PATCH /internal/orders/{order_id}/status: HTTP 409")
         if order_id in self.failing:

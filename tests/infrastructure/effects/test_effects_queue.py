@@ -230,6 +230,10 @@ async def test_effects_recorded_before_a_crash_are_not_performed_again(
 async def test_two_pipelines_on_one_store_share_the_work_and_do_each_effect_once(
     ledger: PaymentLedger, neighbours: Neighbours, start: Start
 ) -> None:
+    # Calls take a while, as real ones do: one pipeline's workers (8) cannot hold all 40
+    # payments at once, so an idle second pipeline finds work (with instant calls, one
+    # batch claim could take everything and the sharing would be luck).
+    neighbours.orders.latency = 0.05
     one = await start()
     two = await start()
     order_ids = [f"ord_{n}" for n in range(40)]
