@@ -16,7 +16,7 @@ from interfaces.controllers.health import HealthController
 from interfaces.controllers.history import HistoryController
 from interfaces.controllers.payments import PaymentsController
 from interfaces.controllers.refunds import RefundsController
-from interfaces.controllers.webhook import WebhookController
+from interfaces.controllers.webhook import WebhookController, WebhookIntake
 from interfaces.errors import handle_error
 from interfaces.lifecycle import running
 from interfaces.metrics_endpoint import metrics_controller, request_metrics
@@ -50,9 +50,7 @@ def create_app(graph: ServiceGraph, *, create_session_rate_limit: int | None = N
         "get_payment_status": graph.get_payment_status,
         "get_payment_history": graph.get_payment_history,
         "request_refund": graph.request_refund,
-        "apply_stripe_event": graph.apply_stripe_event,
-        "webhook_signature": graph.webhook_signature,
-        "webhook_meter": metrics,
+        "webhook_intake": WebhookIntake(graph.webhook_signature, graph.apply_stripe_event, metrics),
         "probes": graph.probes,
     }
     return Litestar(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -25,6 +26,18 @@ class WebhookAck(msgspec.Struct):
     received: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookIntake:
+    """What a delivery needs, as one dependency: Litestar resolves several of a handler's
+    dependencies in a task group of their own on every request (7 % of a webhook's
+    samples in issue 15's profile; one bundle measured about +20 % requests per CPU-second).
+    """
+
+    signature: WebhookSignature
+    apply: ApplyStripeEvent
+    meter: ServiceMetrics
+
+
 class WebhookController(Controller):
     """Verifies, decodes and records Stripe events; 200 means "recorded, do not resend"."""
 
@@ -42,11 +55,10 @@ class WebhookController(Controller):
     async def receive(
         self,
         request: Request[Any, Any, Any],
-        webhook_signature: NamedDependency[WebhookSignature],
-        apply_stripe_event: NamedDependency[ApplyStripeEvent],
-        webhook_meter: NamedDependency[ServiceMetrics],
+        webhook_intake: NamedDependency[WebhookIntake],
     ) -> WebhookAck:
         """Answers 200 once the event is durably recorded (or known to need nothing)."""
+        webhook_signature, webhook_meter = webhook_intake.signature, webhook_intake.meter
         body = await request.body()
         try:
             webhook_signature.verify(body, request.headers.get("stripe-signature"))
@@ -62,7 +74,7 @@ class WebhookController(Controller):
             webhook_meter.webhook_event(event.type, "ignored")
             return WebhookAck()
         try:
-            outcome = await apply_stripe_event(event)
+            outcome = await webhook_intake.apply(event)
         except Exception:
             webhook_meter.webhook_event(event.type, "failed")  # 500: Stripe sends it again
             raise
