@@ -613,6 +613,7 @@ def measure_level(size: int, stores: Stores, world: World) -> Level:
             startup_figure(level, f"{store}, effects and projection in-process", service)
             webhook_figures(level, store, url, service, ids, world, stores.settled)
             if store == MAIN_STORE and not world.only_webhooks:
+                wait_until_idle(service)  # the redeliveries' view updates, logs, collections
                 status_figures(level, service, stores, world)
                 create_session_figures(level, service, world)
                 lag_figures(level, url, service, world)
