@@ -4,9 +4,11 @@ Reconciliation must find payments stuck in INITIATED without loading every
 payment each time. This index takes just the events that open or close a
 payment (`Initiated`, `Succeeded`, `Failed`; the store filters by topic), and the one that
 starts a wait for a delayed method (`AsyncPaymentAwaited`), from
-where it stopped last time, through the service's one log follower. Memory: one
-small entry per *open* payment; a long-running worker reads each notification
-once, a one-off CLI run reads the opening and closing events of the whole store once.
+where it stopped last time, through the service's one log follower. One small row
+per *open* payment, kept with the index's position in the event store's own
+database (`IndexRows`): each notification is read once per store, not once per
+process, so a process start (a `serve` taking the leadership, a one-off CLI run)
+reads only what was stored since, however large the store has grown (ADR 0018).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import msgspec
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from application.index_rows import IndexRows, InMemoryIndexRows
 from application.ledger import PaymentLedger, topics_of
 from domain.payment import Payment
 
@@ -42,50 +45,49 @@ class OpenPayment(msgspec.Struct, frozen=True):
 class OpenPayments:
     """The INITIATED payments of the store, as a consumer of the log's opening and closing events.
 
-    Its position lives in memory: a process reads each notification once, and a
-    restart reads the opening and closing events again.
+    Its rows and position live where `rows` keeps them: in production the event store's
+    own database (ADR 0018), so a process that starts again reads only the notifications
+    stored after its position; by default a dict, which a new object fills from the start.
     """
 
     name = "open-payments"
     topics = (OPENING, *CLOSING, *AWAITING)
 
-    def __init__(self, ledger: PaymentLedger) -> None:
+    def __init__(self, ledger: PaymentLedger, rows: IndexRows[OpenPayment] | None = None) -> None:
         self._ledger = ledger
-        self._open: dict[UUID, OpenPayment] = {}
-        self._position = 0
+        self._rows: IndexRows[OpenPayment] = rows if rows is not None else InMemoryIndexRows()
 
     def position(self) -> int:
-        return self._position
+        return self._rows.position()
 
     def consume(self, notifications: Sequence[Notification]) -> None:
-        for notification in notifications:
-            if notification.topic == OPENING:
-                self._opened(self._ledger.mapper.to_domain_event(notification))
-            elif notification.topic in CLOSING:
-                self._open.pop(_uuid(notification.originator_id), None)
-            elif notification.topic in AWAITING:
-                self._awaiting(self._ledger.mapper.to_domain_event(notification))
-        self._position = notifications[-1].id
+        self._rows.fold(notifications, self._folded)
 
     @property
     def open(self) -> list[OpenPayment]:
-        return list(self._open.values())
+        return [row.value for row in self._rows.rows()]
 
-    def _opened(self, event: object) -> None:
-        state = vars(event)
-        payment_id = _uuid(state["originator_id"])
-        self._open[payment_id] = OpenPayment(
-            payment_id, state["order_id"], state["checkout_session_id"], state["expires_at"]
-        )
+    def _folded(self, known: OpenPayment | None, notification: Notification) -> OpenPayment | None:
+        if notification.topic == OPENING:
+            if known is not None:
+                return known
+            return _opened(self._ledger.mapper.to_domain_event(notification))
+        if notification.topic in CLOSING:
+            return None
+        if notification.topic in AWAITING and known is not None and known.awaiting_since is None:
+            state = vars(self._ledger.mapper.to_domain_event(notification))
+            return msgspec.structs.replace(known, awaiting_since=state["timestamp"])
+        return known
 
-    def _awaiting(self, event: object) -> None:
-        state = vars(event)
-        payment_id = _uuid(state["originator_id"])
-        known = self._open.get(payment_id)
-        if known is not None and known.awaiting_since is None:
-            self._open[payment_id] = msgspec.structs.replace(
-                known, awaiting_since=state["timestamp"]
-            )
+
+def _opened(event: object) -> OpenPayment:
+    state = vars(event)
+    return OpenPayment(
+        _uuid(state["originator_id"]),
+        state["order_id"],
+        state["checkout_session_id"],
+        state["expires_at"],
+    )
 
 
 class OpenPaymentsIndex(Protocol):

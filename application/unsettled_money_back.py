@@ -6,8 +6,10 @@ load every payment: this index takes only the events that report a refund's or a
 dispute's status (the store filters by topic), through the service's one log follower,
 and keeps a payment while the latest report of any of its refunds or disputes is
 unsettled. Before it is listed, such a payment is loaded once (again only after its
-next report) and the payment itself says which are unsettled. Memory: one small entry
-per payment with money going back unsettled.
+next report) and the payment itself says which are unsettled. One small row per
+payment with money going back unsettled, kept with the index's position in the event
+store's own database (`IndexRows`), so a process start reads only the reports stored
+since (ADR 0018).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import Notification
 
+from application.index_rows import IndexRow, IndexRows, InMemoryIndexRows
 from application.ledger import PaymentLedger, topics_of
 from domain.dispute import CLOSED_STATUSES
 from domain.payment import Payment
@@ -73,65 +76,72 @@ class UnsettledMoneyBackIndex(Protocol):
     def refresh(self) -> list[UnsettledMoneyBack]: ...
 
 
-class _Reported(msgspec.Struct):
-    """What the log says of one payment: its unsettled refunds and disputes by Stripe's
-    id, and the payment's own word on them once loaded (None: loaded never or before
-    its latest report)."""
+class Reported(msgspec.Struct, frozen=True):
+    """What the log says of one payment (its row in the index): its unsettled refunds and
+    disputes by Stripe's id, and the payment's own word on them once loaded (None: loaded
+    never or before its latest report)."""
 
-    refunds: set[str] = msgspec.field(default_factory=set)
-    disputes: set[str] = msgspec.field(default_factory=set)
+    refunds: frozenset[str] = frozenset()
+    disputes: frozenset[str] = frozenset()
     confirmed: UnsettledMoneyBack | None = None
 
 
 class UnsettledMoneyBackPayments:
     """A consumer of the log's refund and dispute reports (`LogConsumer`).
 
-    Its position lives in memory: a process reads each report once, and a restart
-    reads them all again.
+    Its rows and position live where `rows` keeps them: in production the event store's
+    own database (ADR 0018), so a process that starts again reads only the reports
+    stored after its position; by default a dict, which a new object fills from the start.
     """
 
     name = "unsettled-money-back"
     topics = (*REFUND_TOPICS, *DISPUTE_TOPICS)
 
-    def __init__(self, ledger: PaymentLedger) -> None:
+    def __init__(self, ledger: PaymentLedger, rows: IndexRows[Reported] | None = None) -> None:
         self._ledger = ledger
-        self._payments: dict[UUID, _Reported] = {}
-        self._position = 0
+        self._rows: IndexRows[Reported] = rows if rows is not None else InMemoryIndexRows()
 
     def position(self) -> int:
-        return self._position
+        return self._rows.position()
 
     def consume(self, notifications: Sequence[Notification]) -> None:
-        for notification in notifications:
-            state = vars(self._ledger.mapper.to_domain_event(notification))
-            payment_id = _uuid(state["originator_id"])
-            reported = self._payments.setdefault(payment_id, _Reported())
-            reported.confirmed = None
-            if notification.topic in DISPUTE_TOPICS:
-                _note(reported.disputes, state["dispute_id"], _open_dispute(state))
-            else:
-                stripe_id = state[REFUND_TOPICS[notification.topic]]
-                _note(reported.refunds, stripe_id, _awaited_refund(state))
-            if not (reported.refunds or reported.disputes):
-                del self._payments[payment_id]
-        self._position = notifications[-1].id
+        self._rows.fold(notifications, self._folded)
 
     def unsettled(self) -> list[UnsettledMoneyBack]:
         """The listed payments, each loaded once since its latest report (may block)."""
-        for payment_id, reported in list(self._payments.items()):
-            if reported.confirmed is None:
-                self._confirm(payment_id, reported)
-        return [r.confirmed for r in self._payments.values() if r.confirmed is not None]
+        found: list[UnsettledMoneyBack] = []
+        for row in self._rows.rows():
+            confirmed = row.value.confirmed
+            if confirmed is None:
+                confirmed = self._confirm(row)
+            if confirmed is not None:
+                found.append(confirmed)
+        return found
 
-    def _confirm(self, payment_id: UUID, reported: _Reported) -> None:
-        payment = self._ledger.load(payment_id)
+    def _folded(self, known: Reported | None, notification: Notification) -> Reported | None:
+        state = vars(self._ledger.mapper.to_domain_event(notification))
+        refunds = set(known.refunds) if known is not None else set()
+        disputes = set(known.disputes) if known is not None else set()
+        if notification.topic in DISPUTE_TOPICS:
+            _note(disputes, state["dispute_id"], _open_dispute(state))
+        else:
+            stripe_id = state[REFUND_TOPICS[notification.topic]]
+            _note(refunds, stripe_id, _awaited_refund(state))
+        if not (refunds or disputes):
+            return None
+        return Reported(frozenset(refunds), frozenset(disputes))
+
+    def _confirm(self, row: IndexRow[Reported]) -> UnsettledMoneyBack | None:
+        payment = self._ledger.load(row.payment_id)
         found = unsettled_money_back(payment) if payment is not None else None
         if found is None:
-            del self._payments[payment_id]
-            return
-        reported.refunds = {refund.stripe_id for refund in found.refunds}
-        reported.disputes = {dispute.stripe_id for dispute in found.disputes}
-        reported.confirmed = found
+            self._rows.replace(row.payment_id, row.version, None)
+            return None
+        refunds = frozenset(refund.stripe_id for refund in found.refunds)
+        disputes = frozenset(dispute.stripe_id for dispute in found.disputes)
+        # A report stored meanwhile leaves the row unconfirmed: it is loaded again next time.
+        self._rows.replace(row.payment_id, row.version, Reported(refunds, disputes, found))
+        return found
 
 
 def unsettled_money_back(payment: Payment) -> UnsettledMoneyBack | None:
@@ -175,7 +185,3 @@ def _awaited_refund(state: dict[str, Any]) -> bool:
 
 def _open_dispute(state: dict[str, Any]) -> bool:
     return state["dispute_status"] not in CLOSED_STATUSES
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))

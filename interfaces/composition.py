@@ -21,17 +21,20 @@ from application.apply_stripe_event import ApplyStripeEvent
 from application.checkout import CreateCheckoutSession
 from application.fulfilment import SettlePayment
 from application.ledger import PaymentLedger
+from application.open_payments import OpenPayment, OpenPayments
 from application.ports import CheckoutGateway, Clock, Inventory, OrderDirectory, PaymentStatusView
 from application.reconcile import Reconcile
 from application.refund_keys import RefundKeys
 from application.refunds import RequestRefund
 from application.status import GetPaymentHistory, GetPaymentStatus
+from application.unsettled_money_back import Reported, UnsettledMoneyBackPayments
 from infrastructure.clock import SystemClock
 from infrastructure.effects.effect_workers import WorkerSettings
 from infrastructure.effects.leader_only import LeaderOnly
 from infrastructure.effects.periodic_task import PeriodicTask
 from infrastructure.effects.pipeline import EffectsPipeline
 from infrastructure.effects.reconcile_lock import PROJECTION_LOCK_NAME, leadership_for
+from infrastructure.event_store.index_rows_for_store import index_rows_for
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.status_view import EventStoreStatusView
 from infrastructure.event_store.store import open_ledger
@@ -208,14 +211,19 @@ class ServiceGraph:
 
     @cached_property
     def reconcile(self) -> Reconcile:
+        """Its two indexes keep their rows and position in the event store's own database,
+        so a process start reads only the notifications stored since (ADR 0018)."""
+        ledger = self.ledger
         return Reconcile(
-            self.ledger,
+            ledger,
             self.checkout,
             self.apply_stripe_event,
             self.clock,
-            FollowedOpenPayments(self.ledger),
+            FollowedOpenPayments(ledger, index_rows_for(ledger, OpenPayments.name, OpenPayment)),
             delayed_limit=timedelta(hours=self.settings.delayed_payment_wait_hours),
-            unsettled=FollowedUnsettledMoneyBack(self.ledger),
+            unsettled=FollowedUnsettledMoneyBack(
+                ledger, index_rows_for(ledger, UnsettledMoneyBackPayments.name, Reported)
+            ),
         )
 
     @cached_property
