@@ -76,7 +76,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import effects_throughput as effects
-from seed_payments import mark_followed, mark_projected, seed
+from seed_payments import mark_followed, mark_projected, seed, seed_settled
 from wrk_load import Request, WrkResult, run_wrk, wrk_available
 
 from application.ledger import PaymentLedger
@@ -304,7 +304,7 @@ def grow(stores: Stores, size: int, world: World) -> dict[str, list[str]]:
     started = time.perf_counter()
     new = [f"s{n:07d}" for n in range(stores.settled, max(stores.settled, target))]
     ledgers = list(stores.ledgers.values())
-    seed(ledgers, new, settled=True)
+    seed_settled(ledgers, new)
     stores.settled += len(new)
     for ids in open_ids.values():
         seed(ledgers, ids, settled=False)
