@@ -91,9 +91,7 @@ class RequestRefund:
             recorded = payment.refund(refund_id)
             if recorded is not None:  # the key's request again: answer as the first time
                 return RefundAccepted(refund_id, request.order_id, recorded.amount)
-            granted = payment.request_refund(
-                refund_id, amount, request.reason, ordered_by=admin_id
-            )
+            granted = payment.request_refund(refund_id, amount, request.reason, ordered_by=admin_id)
             if claimed is None:
                 now = self._clock.now()
                 self._claim(RefundKey(key, fingerprint, request.order_id, refund_id, now))

@@ -79,9 +79,7 @@ def payment_as_of(
     if payment is None:
         raise NothingRecordedThen(f"no payment recorded for order {order_id}")
     if version is not None and payment.version < version:
-        raise NothingRecordedThen(
-            f"order {order_id} has {payment.version} versions, not {version}"
-        )
+        raise NothingRecordedThen(f"order {order_id} has {payment.version} versions, not {version}")
     return state_of(payment)
 
 

@@ -90,11 +90,16 @@ class ChainVerifier:
         chain_hash = str(state.get("chain_hash", ""))
         self.heads[payment_id] = (max(version, previous_version), chain_hash)
         if version > previous_version + 1:
-            self._found(payment_id, previous_version + 1, BreakKind.MISSING,
-                        f"version {version} follows version {previous_version}")
+            self._found(
+                payment_id,
+                previous_version + 1,
+                BreakKind.MISSING,
+                f"version {version} follows version {previous_version}",
+            )
         elif version <= previous_version:
-            self._found(payment_id, version, BreakKind.REORDERED,
-                        f"stored after version {previous_version}")
+            self._found(
+                payment_id, version, BreakKind.REORDERED, f"stored after version {previous_version}"
+            )
         elif stored.foreign_topic:
             self._found(payment_id, version, BreakKind.FOREIGN_TOPIC, f"topic {stored.topic}")
         elif stored.event is None:
@@ -103,8 +108,12 @@ class ChainVerifier:
             self._found(payment_id, version, BreakKind.ALTERED, "")
         elif state.get("previous_hash") != previous_hash:
             # This event is intact, so its predecessor's hash changed: it was rewritten.
-            self._found(payment_id, version - 1, BreakKind.REWRITTEN,
-                        f"version {version} no longer links to it")
+            self._found(
+                payment_id,
+                version - 1,
+                BreakKind.REWRITTEN,
+                f"version {version} no longer links to it",
+            )
         self._compare_with_seal(stored, chain_hash)
 
     def _compare_with_seal(self, stored: StoredPaymentEvent, chain_hash: str) -> None:
@@ -112,13 +121,21 @@ class ChainVerifier:
             return
         sealed = self._sealed.heads.get(stored.payment_id)
         if sealed is not None and stored.version == sealed[0] and chain_hash != sealed[1]:
-            self._found(stored.payment_id, stored.version, BreakKind.REWRITTEN,
-                        f"its hash differs from checkpoint {self._sealed.name}")
+            self._found(
+                stored.payment_id,
+                stored.version,
+                BreakKind.REWRITTEN,
+                f"its hash differs from checkpoint {self._sealed.name}",
+            )
         elif stored.notification_id <= self._sealed.last_notification_id and (
             sealed is None or stored.version > sealed[0]
         ):
-            self._found(stored.payment_id, stored.version, BreakKind.INSERTED,
-                        f"checkpoint {self._sealed.name} does not have it")
+            self._found(
+                stored.payment_id,
+                stored.version,
+                BreakKind.INSERTED,
+                f"checkpoint {self._sealed.name} does not have it",
+            )
 
     def finish(self) -> None:
         """Checks that every sealed head is still there: catches a truncated chain."""
@@ -133,8 +150,12 @@ class ChainVerifier:
         seen = self.heads.get(payment_id, (0, ""))[0]
         if seen < version:
             self._rank = math.inf
-            self._found(payment_id, seen + 1, BreakKind.MISSING,
-                        f"checkpoint {self._sealed.name} has up to version {version}")
+            self._found(
+                payment_id,
+                seen + 1,
+                BreakKind.MISSING,
+                f"checkpoint {self._sealed.name} has up to version {version}",
+            )
 
     def _found(self, payment_id: UUID, version: int, kind: BreakKind, detail: str) -> None:
         if payment_id in self._broken_now:

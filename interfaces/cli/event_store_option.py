@@ -41,4 +41,3 @@ def open_ledger(args: argparse.Namespace) -> PaymentLedger:
     except Exception as error:  # any driver error means "cannot open"
         message = store_error_line(error, url)
         raise StoreUnavailable(f"cannot open event store {redacted(url)}: {message}") from error
-

@@ -65,8 +65,9 @@ async def refund_succeeds(sandbox: Sandbox, refund_id: str) -> dict[str, Any]:
 
 
 @post("/_sandbox/refunds/{refund_id:str}/fail", status_code=200)
-async def refund_fails(sandbox: Sandbox, refund_id: str,
-                       data: RefundFailure | None = None) -> dict[str, Any]:
+async def refund_fails(
+    sandbox: Sandbox, refund_id: str, data: RefundFailure | None = None
+) -> dict[str, Any]:
     reason = (data or RefundFailure()).failure_reason
     return public(fail_refund(sandbox, _refund(sandbox, refund_id), reason))
 
@@ -97,8 +98,12 @@ async def dispute_lost(sandbox: Sandbox, dispute_id: str) -> dict[str, Any]:
 
 
 def _charge(sandbox: Sandbox, named: PaidCharge) -> dict[str, Any]:
-    return find_charge(sandbox, charge_id=named.charge, payment_intent=named.payment_intent,
-                       checkout_session=named.checkout_session)
+    return find_charge(
+        sandbox,
+        charge_id=named.charge,
+        payment_intent=named.payment_intent,
+        checkout_session=named.checkout_session,
+    )
 
 
 def _refund(sandbox: Sandbox, refund_id: str) -> dict[str, Any]:
@@ -115,5 +120,13 @@ def _dispute(sandbox: Sandbox, dispute_id: str) -> dict[str, Any]:
     return dispute
 
 
-ROUTES = [dashboard_refund, refund_succeeds, refund_fails, refund_canceled, dispute_opened,
-          dispute_reviewed, dispute_won, dispute_lost]
+ROUTES = [
+    dashboard_refund,
+    refund_succeeds,
+    refund_fails,
+    refund_canceled,
+    dispute_opened,
+    dispute_reviewed,
+    dispute_won,
+    dispute_lost,
+]

@@ -69,9 +69,12 @@ async def health() -> dict[str, Any]:
 
 @get("/_sandbox/config")
 async def show_config(sandbox: Sandbox) -> dict[str, Any]:
-    return {"webhook_secret": sandbox.webhook_secret, "forward_to": sandbox.events.endpoints,
-            "delivery_enabled": sandbox.delivery_enabled,
-            "clock_offset_seconds": sandbox.clock.offset_seconds}
+    return {
+        "webhook_secret": sandbox.webhook_secret,
+        "forward_to": sandbox.events.endpoints,
+        "delivery_enabled": sandbox.delivery_enabled,
+        "clock_offset_seconds": sandbox.clock.offset_seconds,
+    }
 
 
 @post("/_sandbox/clock/advance", status_code=200)
@@ -83,8 +86,11 @@ async def advance_clock(sandbox: Sandbox, data: ClockAdvance) -> dict[str, Any]:
     sandbox.advance_clock(data.seconds)
     expired = sessions.expire_due_sessions(sandbox)
     settled = settle_due_refunds(sandbox)
-    return {"clock_offset_seconds": sandbox.clock.offset_seconds, "expired_sessions": expired,
-            "settled_refunds": settled}
+    return {
+        "clock_offset_seconds": sandbox.clock.offset_seconds,
+        "expired_sessions": expired,
+        "settled_refunds": settled,
+    }
 
 
 @post("/_sandbox/delivery", status_code=200)
@@ -118,8 +124,7 @@ async def redeliver(sandbox: Sandbox, event_id: str) -> dict[str, Any]:
 @post("/_sandbox/faults", status_code=200)
 async def arm_fault(sandbox: Sandbox, data: FaultRequest) -> dict[str, Any]:
     if data.operation not in OPERATIONS:
-        raise invalid_request(f"Unknown operation; one of {sorted(OPERATIONS)}",
-                              param="operation")
+        raise invalid_request(f"Unknown operation; one of {sorted(OPERATIONS)}", param="operation")
     sandbox.faults.arm(Fault(data.operation, data.status, data.delay_seconds, data.times))
     return {"armed": [asdict(f) for f in sandbox.faults.armed()]}
 
@@ -144,8 +149,9 @@ async def answer_challenge(sandbox: Sandbox, session_id: str, data: Approval) ->
 
 
 @post("/_sandbox/checkout/sessions/{session_id:str}/delayed-payment", status_code=200)
-async def delayed_payment(sandbox: Sandbox, session_id: str,
-                          data: DelayedPayment) -> dict[str, Any]:
+async def delayed_payment(
+    sandbox: Sandbox, session_id: str, data: DelayedPayment
+) -> dict[str, Any]:
     """Complete the session `unpaid`, as a bank debit does; settle it later."""
     session = sessions.load_session(sandbox, session_id)
     return _outcome(sandbox, start_delayed_payment(sandbox, session, data.email))
@@ -158,9 +164,25 @@ async def settle(sandbox: Sandbox, session_id: str, data: Settlement) -> dict[st
 
 
 def _outcome(sandbox: Sandbox, outcome: PaymentOutcome) -> dict[str, Any]:
-    return {"result": outcome.result, "message": outcome.message,
-            "session": sessions.render_session(sandbox, outcome.session, {"payment_intent"})}
+    return {
+        "result": outcome.result,
+        "message": outcome.message,
+        "session": sessions.render_session(sandbox, outcome.session, {"payment_intent"}),
+    }
 
 
-ROUTES = [health, show_config, advance_clock, switch_delivery, replace_endpoints, list_attempts,
-          redeliver, arm_fault, clear_faults, pay, answer_challenge, delayed_payment, settle]
+ROUTES = [
+    health,
+    show_config,
+    advance_clock,
+    switch_delivery,
+    replace_endpoints,
+    list_attempts,
+    redeliver,
+    arm_fault,
+    clear_faults,
+    pay,
+    answer_challenge,
+    delayed_payment,
+    settle,
+]

@@ -22,8 +22,16 @@ from sandbox.stripe_api.errors import resource_missing
 from sandbox.stripe_api.objects import public
 from sandbox.stripe_api.state import Sandbox
 
-_LIST_PARAMS = {"payment_intent", "charge", "created", "limit", "starting_after",
-                "ending_before", "expand", "customer"}
+_LIST_PARAMS = {
+    "payment_intent",
+    "charge",
+    "created",
+    "limit",
+    "starting_after",
+    "ending_before",
+    "expand",
+    "customer",
+}
 
 
 @get("/v1/charges/{charge_id:str}")
@@ -37,8 +45,9 @@ async def list_charges(request: AnyRequest, sandbox: Sandbox) -> Response[bytes]
 
 
 @get("/v1/disputes/{dispute_id:str}")
-async def retrieve_dispute(request: AnyRequest, sandbox: Sandbox,
-                           dispute_id: str) -> Response[bytes]:
+async def retrieve_dispute(
+    request: AnyRequest, sandbox: Sandbox, dispute_id: str
+) -> Response[bytes]:
     return ok(request, public(_load(sandbox, DISPUTE, dispute_id)))
 
 
@@ -72,7 +81,8 @@ def _listed(sandbox: Sandbox, params: dict[str, Any], kind: str, url: str) -> di
     p.reject_unknown(params, _LIST_PARAMS if kind == DISPUTE else _LIST_PARAMS - {"charge"})
     intent, charge = params.get("payment_intent"), params.get("charge")
     matching = [
-        obj for obj in sandbox.store.list_objects(kind)
+        obj
+        for obj in sandbox.store.list_objects(kind)
         if (intent in (None, "") or obj["payment_intent"] == intent)
         and (charge in (None, "") or obj["charge"] == charge)
         and listing.created_matches(obj["created"], params.get("created"))

@@ -36,8 +36,9 @@ async def create_session(request: AnyRequest, sandbox: Sandbox) -> Response[byte
 
 
 @get(f"{_URL}/{{session_id:str}}")
-async def retrieve_session(request: AnyRequest, sandbox: Sandbox,
-                           session_id: str) -> Response[bytes]:
+async def retrieve_session(
+    request: AnyRequest, sandbox: Sandbox, session_id: str
+) -> Response[bytes]:
     params = query_params(request)
     await sandbox.faults.apply("checkout.sessions.retrieve")
     session = sessions.load_session(sandbox, session_id)
@@ -47,12 +48,26 @@ async def retrieve_session(request: AnyRequest, sandbox: Sandbox,
 @get(_URL)
 async def list_sessions(request: AnyRequest, sandbox: Sandbox) -> Response[bytes]:
     params = query_params(request)
-    p.reject_unknown(params, {"status", "payment_intent", "created", "limit", "starting_after",
-                              "ending_before", "expand", "customer", "customer_details",
-                              "payment_link", "subscription"})
+    p.reject_unknown(
+        params,
+        {
+            "status",
+            "payment_intent",
+            "created",
+            "limit",
+            "starting_after",
+            "ending_before",
+            "expand",
+            "customer",
+            "customer_details",
+            "payment_link",
+            "subscription",
+        },
+    )
     status, intent = params.get("status"), params.get("payment_intent")
     matching = [
-        session for session in sandbox.store.list_objects(sessions.SESSION, status=status or None)
+        session
+        for session in sandbox.store.list_objects(sessions.SESSION, status=status or None)
         if (intent in (None, "") or session["payment_intent"] == intent)
         and listing.created_matches(session["created"], params.get("created"))
     ]
@@ -63,8 +78,7 @@ async def list_sessions(request: AnyRequest, sandbox: Sandbox) -> Response[bytes
 
 
 @post(f"{_URL}/{{session_id:str}}/expire", status_code=200)
-async def expire_session(request: AnyRequest, sandbox: Sandbox,
-                         session_id: str) -> Response[bytes]:
+async def expire_session(request: AnyRequest, sandbox: Sandbox, session_id: str) -> Response[bytes]:
     params = await form_params(request)
     p.reject_unknown(params, {"expand"})
 
@@ -78,8 +92,9 @@ async def expire_session(request: AnyRequest, sandbox: Sandbox,
 
 
 @get(f"{_URL}/{{session_id:str}}/line_items")
-async def list_line_items(request: AnyRequest, sandbox: Sandbox,
-                          session_id: str) -> Response[bytes]:
+async def list_line_items(
+    request: AnyRequest, sandbox: Sandbox, session_id: str
+) -> Response[bytes]:
     session = sessions.load_session(sandbox, session_id)
     url = f"{_URL}/{session_id}/line_items"
     return ok(request, listing.page(session["_line_items"], query_params(request), url))

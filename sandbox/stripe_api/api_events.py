@@ -13,8 +13,16 @@ from sandbox.stripe_api.api_requests import AnyRequest, ok, query_params
 from sandbox.stripe_api.errors import invalid_request, resource_missing
 from sandbox.stripe_api.state import Sandbox
 
-_FILTERS = {"type", "types", "created", "delivery_success", "limit", "starting_after",
-            "ending_before", "expand"}
+_FILTERS = {
+    "type",
+    "types",
+    "created",
+    "delivery_success",
+    "limit",
+    "starting_after",
+    "ending_before",
+    "expand",
+}
 
 
 @get("/v1/events")
@@ -24,7 +32,8 @@ async def list_events(request: AnyRequest, sandbox: Sandbox) -> Response[bytes]:
     wanted = _delivery_success(params.get("delivery_success"))
     types = _types(params)
     matching = [
-        event for event in sandbox.store.list_events()
+        event
+        for event in sandbox.store.list_events()
         if (not types or any(fnmatchcase(event["type"], t) for t in types))
         and listing.created_matches(event["created"], params.get("created"))
         and (wanted is None or sandbox.events.delivery_succeeded(event["id"]) == wanted)

@@ -46,11 +46,22 @@ async def retrieve_refund(request: AnyRequest, sandbox: Sandbox, refund_id: str)
 async def list_refunds(request: AnyRequest, sandbox: Sandbox) -> Response[bytes]:
     """Stripe's list, newest first, optionally of one PaymentIntent's or charge's refunds."""
     params = query_params(request)
-    p.reject_unknown(params, {"payment_intent", "charge", "created", "limit", "starting_after",
-                              "ending_before", "expand"})
+    p.reject_unknown(
+        params,
+        {
+            "payment_intent",
+            "charge",
+            "created",
+            "limit",
+            "starting_after",
+            "ending_before",
+            "expand",
+        },
+    )
     intent, charge = params.get("payment_intent"), params.get("charge")
     matching = [
-        refund for refund in sandbox.store.list_objects(REFUND)
+        refund
+        for refund in sandbox.store.list_objects(REFUND)
         if (intent in (None, "") or refund["payment_intent"] == intent)
         and (charge in (None, "") or refund["charge"] == charge)
         and listing.created_matches(refund["created"], params.get("created"))

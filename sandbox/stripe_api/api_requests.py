@@ -47,22 +47,36 @@ def page_base(sandbox: Sandbox, request: AnyRequest) -> str:
 def stripe_response(request: AnyRequest, result: ApiResult) -> Response[bytes]:
     headers = {"Request-Id": request_id(request), **result.headers}
     # Stripe pretty-prints its JSON; clients must not depend on the formatting.
-    return Response(json.dumps(result.body, indent=2).encode(), status_code=result.status,
-                    headers=headers, media_type="application/json")
+    return Response(
+        json.dumps(result.body, indent=2).encode(),
+        status_code=result.status,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 def error_response(request: AnyRequest, error: StripeApiError) -> Response[bytes]:
     return stripe_response(request, ApiResult(error.status, error.body(), error.headers))
 
 
-async def idempotent_post(sandbox: Sandbox, request: AnyRequest, params: dict[str, Any],
-                          operation: Callable[[], Awaitable[dict[str, Any]]]) -> Response[bytes]:
+async def idempotent_post(
+    sandbox: Sandbox,
+    request: AnyRequest,
+    params: dict[str, Any],
+    operation: Callable[[], Awaitable[dict[str, Any]]],
+) -> Response[bytes]:
     """Run a POST under its `Idempotency-Key` and answer it (or its replay)."""
+
     async def run() -> ApiResult:
         return ApiResult(200, await operation())
 
-    call = Call(request.headers.get("idempotency-key"), request.method, request.url.path,
-                params, request_id(request))
+    call = Call(
+        request.headers.get("idempotency-key"),
+        request.method,
+        request.url.path,
+        params,
+        request_id(request),
+    )
     return stripe_response(request, await sandbox.idempotency.run(call, run))
 
 

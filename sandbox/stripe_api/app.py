@@ -35,11 +35,23 @@ def build_app(sandbox: Sandbox) -> Litestar:
     async def provide_sandbox() -> Sandbox:
         return sandbox
 
-    api = Router("/", before_request=require_api_key, route_handlers=[
-        *api_checkout.ROUTES, *api_events.ROUTES, *api_payments.ROUTES, *api_charges.ROUTES])
+    api = Router(
+        "/",
+        before_request=require_api_key,
+        route_handlers=[
+            *api_checkout.ROUTES,
+            *api_events.ROUTES,
+            *api_payments.ROUTES,
+            *api_charges.ROUTES,
+        ],
+    )
     return Litestar(
-        route_handlers=[api, *hosted_routes.ROUTES, *admin_routes.ROUTES,
-                        *admin_charge_routes.ROUTES],
+        route_handlers=[
+            api,
+            *hosted_routes.ROUTES,
+            *admin_routes.ROUTES,
+            *admin_charge_routes.ROUTES,
+        ],
         dependencies={"sandbox": Provide(provide_sandbox)},
         exception_handlers={
             StripeApiError: _stripe_error,
@@ -54,8 +66,10 @@ def build_app(sandbox: Sandbox) -> Litestar:
 @contextlib.asynccontextmanager
 async def _background_work(sandbox: Sandbox) -> AsyncIterator[None]:
     """Expiry and webhook delivery run beside the requests, never inside them."""
-    tasks = [asyncio.create_task(sweep_forever(sandbox)),
-             asyncio.create_task(WebhookDeliverer(sandbox).run())]
+    tasks = [
+        asyncio.create_task(sweep_forever(sandbox)),
+        asyncio.create_task(WebhookDeliverer(sandbox).run()),
+    ]
     try:
         yield
     finally:

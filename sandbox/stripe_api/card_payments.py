@@ -36,8 +36,9 @@ class PaymentOutcome:
     message: str | None = None
 
 
-def pay_with_card(sandbox: Sandbox, session: dict[str, Any], number: str,
-                  email: str | None) -> PaymentOutcome:
+def pay_with_card(
+    sandbox: Sandbox, session: dict[str, Any], number: str, email: str | None
+) -> PaymentOutcome:
     if session["status"] != "open":
         return PaymentOutcome("inactive", session, "This Checkout Session is no longer active.")
     card = card_behaviour(number)
@@ -51,8 +52,7 @@ def pay_with_card(sandbox: Sandbox, session: dict[str, Any], number: str,
         return _succeed(sandbox, session, intent, email)
     if card.outcome == "declines":
         return _decline(sandbox, session, intent, card)
-    intent.update(status="requires_action", next_action={"type": "use_stripe_sdk"},
-                  _email=email)
+    intent.update(status="requires_action", next_action={"type": "use_stripe_sdk"}, _email=email)
     sandbox.store.put_object(PAYMENT_INTENT, intent)
     return PaymentOutcome("requires_action", session)
 
@@ -68,8 +68,9 @@ def authenticate(sandbox: Sandbox, session: dict[str, Any], approve: bool) -> Pa
     return _decline(sandbox, session, intent, AUTHENTICATION_FAILED)
 
 
-def start_delayed_payment(sandbox: Sandbox, session: dict[str, Any],
-                          email: str | None) -> PaymentOutcome:
+def start_delayed_payment(
+    sandbox: Sandbox, session: dict[str, Any], email: str | None
+) -> PaymentOutcome:
     """A bank debit: the session completes `unpaid` and the money is confirmed later."""
     if session["status"] != "open":
         raise invalid_request("This Checkout Session is no longer active.", param="session")
@@ -82,13 +83,15 @@ def start_delayed_payment(sandbox: Sandbox, session: dict[str, Any],
     return PaymentOutcome("pending", session)
 
 
-def settle_delayed_payment(sandbox: Sandbox, session: dict[str, Any],
-                           succeeded: bool) -> PaymentOutcome:
+def settle_delayed_payment(
+    sandbox: Sandbox, session: dict[str, Any], succeeded: bool
+) -> PaymentOutcome:
     intent_id = session["payment_intent"]
     intent = None if intent_id is None else load_intent(sandbox, intent_id)
     if intent is None or intent["status"] != "processing":
-        raise invalid_request("This Checkout Session has no delayed payment in progress.",
-                              param="session")
+        raise invalid_request(
+            "This Checkout Session has no delayed payment in progress.", param="session"
+        )
     if succeeded:
         _mark_succeeded(sandbox, intent)
         session["payment_status"] = "paid"
@@ -112,8 +115,9 @@ def _intent_of(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
     return intent
 
 
-def _succeed(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
-             email: str | None) -> PaymentOutcome:
+def _succeed(
+    sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any], email: str | None
+) -> PaymentOutcome:
     charge = _mark_succeeded(sandbox, intent)
     _complete(sandbox, session, "paid", email)
     sandbox.events.emit("checkout.session.completed", session)
@@ -122,8 +126,9 @@ def _succeed(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
     return PaymentOutcome("paid", session)
 
 
-def _decline(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
-             card: CardBehaviour) -> PaymentOutcome:
+def _decline(
+    sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any], card: CardBehaviour
+) -> PaymentOutcome:
     _mark_failed(sandbox, intent, card)
     return PaymentOutcome("declined", session, card.message)
 
@@ -131,8 +136,13 @@ def _decline(sandbox: Sandbox, session: dict[str, Any], intent: dict[str, Any],
 def _mark_succeeded(sandbox: Sandbox, intent: dict[str, Any]) -> dict[str, Any]:
     card = card_behaviour(intent.get("_card_number", "")) or SUCCEEDS
     charge = create_charge(sandbox, intent, card)
-    intent.update(status="succeeded", amount_received=intent["amount"],
-                  latest_charge=charge["id"], last_payment_error=None, next_action=None)
+    intent.update(
+        status="succeeded",
+        amount_received=intent["amount"],
+        latest_charge=charge["id"],
+        last_payment_error=None,
+        next_action=None,
+    )
     sandbox.store.put_object(PAYMENT_INTENT, intent)
     sandbox.events.emit("payment_intent.succeeded", intent)
     return charge
@@ -140,8 +150,11 @@ def _mark_succeeded(sandbox: Sandbox, intent: dict[str, Any]) -> dict[str, Any]:
 
 def _mark_failed(sandbox: Sandbox, intent: dict[str, Any], card: CardBehaviour) -> None:
     error: dict[str, Any] = {
-        "type": "card_error", "code": card.error_code, "decline_code": card.decline_code,
-        "message": card.message, "payment_method": intent.get("payment_method"),
+        "type": "card_error",
+        "code": card.error_code,
+        "decline_code": card.decline_code,
+        "message": card.message,
+        "payment_method": intent.get("payment_method"),
         "doc_url": "https://stripe.com/docs/error-codes/"
         + (card.error_code or "").replace("_", "-"),
     }
@@ -150,15 +163,29 @@ def _mark_failed(sandbox: Sandbox, intent: dict[str, Any], card: CardBehaviour) 
     sandbox.events.emit("payment_intent.payment_failed", intent)
 
 
-def _complete(sandbox: Sandbox, session: dict[str, Any], payment_status: str,
-              email: str | None) -> None:
-    session.update(status="complete", payment_status=payment_status, url=None,
-                   customer_details=objects.paid_customer_details(
-                       email or session["customer_email"]))
+def _complete(
+    sandbox: Sandbox, session: dict[str, Any], payment_status: str, email: str | None
+) -> None:
+    session.update(
+        status="complete",
+        payment_status=payment_status,
+        url=None,
+        customer_details=objects.paid_customer_details(email or session["customer_email"]),
+    )
     sandbox.store.put_object(SESSION, session)
 
 
 def _payment_method(card: CardBehaviour, digits: str) -> dict[str, Any]:
-    return {"id": new_id("pm"), "object": "payment_method", "type": "card",
-            "card": {"brand": card.brand, "last4": digits, "exp_month": 12, "exp_year": 2034,
-                     "country": "US", "funding": "credit"}}
+    return {
+        "id": new_id("pm"),
+        "object": "payment_method",
+        "type": "card",
+        "card": {
+            "brand": card.brand,
+            "last4": digits,
+            "exp_month": 12,
+            "exp_year": 2034,
+            "country": "US",
+            "funding": "credit",
+        },
+    }

@@ -15,8 +15,9 @@ DISPUTE = "dispute"
 
 
 def create_charge(sandbox: Sandbox, intent: dict[str, Any], card: CardBehaviour) -> dict[str, Any]:
-    charge = charge_objects.charge(intent, card.refunds, card.dispute_reason,
-                                   sandbox.clock.timestamp())
+    charge = charge_objects.charge(
+        intent, card.refunds, card.dispute_reason, sandbox.clock.timestamp()
+    )
     sandbox.store.put_object(CHARGE, charge)
     return charge
 
@@ -62,33 +63,45 @@ def _charge_from_old_store(sandbox: Sandbox, intent: dict[str, Any]) -> dict[str
     return charge
 
 
-def find_charge(sandbox: Sandbox, *, charge_id: str | None = None,
-                payment_intent: str | None = None,
-                checkout_session: str | None = None) -> dict[str, Any]:
+def find_charge(
+    sandbox: Sandbox,
+    *,
+    charge_id: str | None = None,
+    payment_intent: str | None = None,
+    checkout_session: str | None = None,
+) -> dict[str, Any]:
     """The paid charge named by one of its ids, refused (400) as Stripe refuses a bad param."""
     if checkout_session is not None:
         payment_intent = load_session(sandbox, checkout_session)["payment_intent"]
         if payment_intent is None:
-            raise invalid_request(f"Checkout Session {checkout_session} has not been paid.",
-                                  param="checkout_session")
+            raise invalid_request(
+                f"Checkout Session {checkout_session} has not been paid.", param="checkout_session"
+            )
     if charge_id is not None:
         charge = sandbox.store.get_object(CHARGE, charge_id)
         if charge is None:
-            raise invalid_request(f"No such charge: '{charge_id}'", param="charge",
-                                  code="resource_missing")
+            raise invalid_request(
+                f"No such charge: '{charge_id}'", param="charge", code="resource_missing"
+            )
         return charge
     if payment_intent is None:
         raise invalid_request(
             "One of the following params should be provided for this request: "
-            "payment_intent or charge.", code="parameter_missing")
+            "payment_intent or charge.",
+            code="parameter_missing",
+        )
     intent = sandbox.store.get_object(PAYMENT_INTENT, payment_intent)
     if intent is None:
         # A parameter naming a missing object is a 400 at Stripe, a missing URL id a 404.
-        raise invalid_request(f"No such payment_intent: '{payment_intent}'",
-                              param="payment_intent", code="resource_missing")
+        raise invalid_request(
+            f"No such payment_intent: '{payment_intent}'",
+            param="payment_intent",
+            code="resource_missing",
+        )
     charge = charge_of_intent(sandbox, intent) if intent["status"] == "succeeded" else None
     if charge is None:
         raise invalid_request(
-            f"This PaymentIntent ({payment_intent}) does not have a successful charge to "
-            "refund.", param="payment_intent")
+            f"This PaymentIntent ({payment_intent}) does not have a successful charge to refund.",
+            param="payment_intent",
+        )
     return charge

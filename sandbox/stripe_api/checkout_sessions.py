@@ -48,12 +48,15 @@ def render_session(sandbox: Sandbox, session: dict[str, Any], expand: set[str]) 
     return body
 
 
-def expire_session(sandbox: Sandbox, session: dict[str, Any],
-                   origin: RequestOrigin | None = None) -> dict[str, Any]:
+def expire_session(
+    sandbox: Sandbox, session: dict[str, Any], origin: RequestOrigin | None = None
+) -> dict[str, Any]:
     if session["status"] != "open":
         raise invalid_request(
-            "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout "
-            f"Session has a status of \"{session['status']}\".", param="session")
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f'Session has a status of "{session["status"]}".',
+            param="session",
+        )
     session.update(status="expired", url=None)
     sandbox.store.put_object(SESSION, session)
     _cancel_intent(sandbox, session, origin)
@@ -61,16 +64,19 @@ def expire_session(sandbox: Sandbox, session: dict[str, Any],
     return session
 
 
-def _cancel_intent(sandbox: Sandbox, session: dict[str, Any],
-                   origin: RequestOrigin | None) -> None:
+def _cancel_intent(sandbox: Sandbox, session: dict[str, Any], origin: RequestOrigin | None) -> None:
     """An expired session's unfinished PaymentIntent is canceled, as at Stripe."""
     if session["payment_intent"] is None:
         return
     intent = load_intent(sandbox, session["payment_intent"])
     if intent["status"] in ("succeeded", "canceled"):
         return
-    intent.update(status="canceled", canceled_at=sandbox.clock.timestamp(),
-                  cancellation_reason="abandoned", next_action=None)
+    intent.update(
+        status="canceled",
+        canceled_at=sandbox.clock.timestamp(),
+        cancellation_reason="abandoned",
+        next_action=None,
+    )
     sandbox.store.put_object(PAYMENT_INTENT, intent)
     sandbox.events.emit("payment_intent.canceled", intent, origin)
 
@@ -78,7 +84,8 @@ def _cancel_intent(sandbox: Sandbox, session: dict[str, Any],
 def expire_due_sessions(sandbox: Sandbox) -> int:
     """Expire every open session whose `expires_at` has passed on the sandbox clock."""
     due = [
-        session for session in sandbox.store.list_objects(SESSION, status="open")
+        session
+        for session in sandbox.store.list_objects(SESSION, status="open")
         if sandbox.clock.is_past(session["expires_at"], session.get("_clock_offset", 0.0))
     ]
     for session in due:

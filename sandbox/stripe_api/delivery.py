@@ -43,8 +43,7 @@ class WebhookDeliverer:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
-        self._policy = RetryPolicy(sandbox.config.retry_base_seconds,
-                                   sandbox.config.max_attempts)
+        self._policy = RetryPolicy(sandbox.config.retry_base_seconds, sandbox.config.max_attempts)
         self._in_flight: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -81,7 +80,8 @@ class WebhookDeliverer:
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
             "Stripe-Signature": signature_header(
-                self._sandbox.webhook_secret, payload, int(time.time())),
+                self._sandbox.webhook_secret, payload, int(time.time())
+            ),
         }
         status, error = None, None
         try:
@@ -95,8 +95,7 @@ class WebhookDeliverer:
         """The event as sent now: `pending_webhooks` counts endpoints still waiting."""
         store = self._sandbox.store
         event = store.get_event(event_id) or {}
-        event["pending_webhooks"] = sum(
-            d.state != "succeeded" for d in store.deliveries(event_id))
+        event["pending_webhooks"] = sum(d.state != "succeeded" for d in store.deliveries(event_id))
         # Stripe pretty-prints its payloads; receivers must verify the raw bytes.
         return json.dumps(event, indent=2).encode()
 
@@ -105,9 +104,11 @@ class WebhookDeliverer:
         store = self._sandbox.store
         store.record_attempt(delivery, now, status, error)
         if status is not None and 200 <= status < 300:
-            store.update_delivery(replace(delivery, state="succeeded",
-                                          attempts=delivery.attempts + 1))
+            store.update_delivery(
+                replace(delivery, state="succeeded", attempts=delivery.attempts + 1)
+            )
             return
-        _log.info("delivery of %s to %s failed: %s", delivery.event_id, delivery.url,
-                  error or status)
+        _log.info(
+            "delivery of %s to %s failed: %s", delivery.event_id, delivery.url, error or status
+        )
         store.update_delivery(self._policy.after_failure(delivery, now))

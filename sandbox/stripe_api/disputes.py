@@ -20,28 +20,42 @@ from sandbox.stripe_api.refund_outcomes import fail_refund
 from sandbox.stripe_api.refunds import refunds_of_charge
 from sandbox.stripe_api.state import Sandbox
 
-REASONS = {"bank_cannot_process", "check_returned", "credit_not_processed",
-           "customer_initiated", "debit_not_authorized", "duplicate", "fraudulent", "general",
-           "incorrect_account_details", "insufficient_funds", "noncompliant",
-           "product_not_received", "product_unacceptable", "subscription_canceled",
-           "unrecognized"}
+REASONS = {
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+}
 OPEN_STATUSES = {"needs_response", "under_review"}
 
 
-def open_dispute(sandbox: Sandbox, charge: dict[str, Any], amount: int | None,
-                 reason: str) -> dict[str, Any]:
+def open_dispute(
+    sandbox: Sandbox, charge: dict[str, Any], amount: int | None, reason: str
+) -> dict[str, Any]:
     """Dispute `amount` of `charge` (default: all not refunded yet)."""
     if reason not in REASONS:
         raise invalid_request(f"Invalid reason; one of {sorted(REASONS)}", param="reason")
     if any(d["status"] in OPEN_STATUSES for d in disputes_of(sandbox, charge)):
-        raise invalid_request(f"Charge {charge['id']} already has an open dispute.",
-                              param="charge")
+        raise invalid_request(f"Charge {charge['id']} already has an open dispute.", param="charge")
     _fail_pending_refunds(sandbox, charge)
     remaining = refundable(charge)
     amount = remaining if amount is None else amount
     if not 0 < amount <= remaining:
-        raise invalid_request(f"A dispute of {charge['id']} must be of 1 to {remaining} "
-                              f"{charge['currency']}.", param="amount")
+        raise invalid_request(
+            f"A dispute of {charge['id']} must be of 1 to {remaining} {charge['currency']}.",
+            param="amount",
+        )
     now = sandbox.clock.timestamp()
     dispute = charge_objects.dispute(charge, amount, reason, now)
     charge["disputed"] = True
@@ -50,7 +64,8 @@ def open_dispute(sandbox: Sandbox, charge: dict[str, Any], amount: int | None,
     _save(sandbox, dispute)
     sandbox.events.emit("charge.dispute.created", dispute)
     dispute["balance_transactions"].append(
-        charge_objects.dispute_balance_transaction(dispute, withdrawal=True, now=now))
+        charge_objects.dispute_balance_transaction(dispute, withdrawal=True, now=now)
+    )
     _save(sandbox, dispute)
     sandbox.events.emit("charge.dispute.funds_withdrawn", dispute)
     return dispute
@@ -68,13 +83,17 @@ def review_dispute(sandbox: Sandbox, dispute: dict[str, Any]) -> dict[str, Any]:
     return dispute
 
 
-def close_dispute(sandbox: Sandbox, dispute: dict[str, Any], won: bool,
-                  origin: RequestOrigin | None = None) -> dict[str, Any]:
+def close_dispute(
+    sandbox: Sandbox, dispute: dict[str, Any], won: bool, origin: RequestOrigin | None = None
+) -> dict[str, Any]:
     _require(dispute, OPEN_STATUSES, "close")
     dispute["status"] = "won" if won else "lost"
     if won:
-        dispute["balance_transactions"].append(charge_objects.dispute_balance_transaction(
-            dispute, withdrawal=False, now=sandbox.clock.timestamp()))
+        dispute["balance_transactions"].append(
+            charge_objects.dispute_balance_transaction(
+                dispute, withdrawal=False, now=sandbox.clock.timestamp()
+            )
+        )
     _save(sandbox, dispute)
     if won:
         sandbox.events.emit("charge.dispute.funds_reinstated", dispute, origin)
@@ -95,7 +114,8 @@ def _require(dispute: dict[str, Any], allowed: set[str], verb: str) -> None:
     if dispute["status"] not in allowed:
         raise invalid_request(
             f"Cannot {verb} dispute {dispute['id']}: its status is {dispute['status']}.",
-            param="dispute")
+            param="dispute",
+        )
 
 
 def load_dispute(sandbox: Sandbox, dispute_id: str) -> dict[str, Any] | None:

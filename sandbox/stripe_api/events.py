@@ -33,9 +33,13 @@ class EventLog:
     endpoints: list[str]
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def emit(self, event_type: str, obj: dict[str, Any],
-             origin: RequestOrigin | None = None,
-             previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    def emit(
+        self,
+        event_type: str,
+        obj: dict[str, Any],
+        origin: RequestOrigin | None = None,
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Record `event_type` for `obj`; `previous` holds the changed fields' old values
         (Stripe's `data.previous_attributes`, sent on `*.updated` events)."""
         origin = origin or RequestOrigin()

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 
 from sandbox.stripe_api.errors import injected_failure
 
-OPERATIONS = frozenset({
-    "checkout.sessions.create", "checkout.sessions.expire", "checkout.sessions.retrieve",
-    "refunds.create",
-})
+OPERATIONS = frozenset(
+    {
+        "checkout.sessions.create",
+        "checkout.sessions.expire",
+        "checkout.sessions.retrieve",
+        "refunds.create",
+    }
+)
 
 
 @dataclass

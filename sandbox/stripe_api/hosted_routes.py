@@ -25,14 +25,16 @@ async def show_checkout(sandbox: Sandbox, session_id: str) -> Response[str]:
 
 
 @post("/c/pay/{session_id:str}", status_code=200)
-async def submit_card(request: AnyRequest, sandbox: Sandbox,
-                      session_id: str) -> Response[str] | Redirect:
+async def submit_card(
+    request: AnyRequest, sandbox: Sandbox, session_id: str
+) -> Response[str] | Redirect:
     session = sandbox.store.get_object(SESSION, session_id)
     if session is None:
         return _html(hosted_pages.inactive_page("No such Checkout Session."), 404)
     form = await form_params(request)
-    outcome = pay_with_card(sandbox, session, str(form.get("card_number", "")),
-                            str(form.get("email") or "") or None)
+    outcome = pay_with_card(
+        sandbox, session, str(form.get("card_number", "")), str(form.get("email") or "") or None
+    )
     return _answer(outcome)
 
 
@@ -45,8 +47,9 @@ async def show_challenge(sandbox: Sandbox, session_id: str) -> Response[str]:
 
 
 @post("/c/pay/{session_id:str}/authenticate", status_code=200)
-async def answer_challenge(request: AnyRequest, sandbox: Sandbox,
-                           session_id: str) -> Response[str] | Redirect:
+async def answer_challenge(
+    request: AnyRequest, sandbox: Sandbox, session_id: str
+) -> Response[str] | Redirect:
     session = sandbox.store.get_object(SESSION, session_id)
     if session is None:
         return _html(hosted_pages.inactive_page("No such Checkout Session."), 404)

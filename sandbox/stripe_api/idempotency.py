@@ -62,7 +62,8 @@ class IdempotencyKeys:
             return await operation()
         if len(call.key) > MAX_KEY_LENGTH:
             raise invalid_request(
-                f"Invalid Idempotency-Key: keys can be at most {MAX_KEY_LENGTH} characters.")
+                f"Invalid Idempotency-Key: keys can be at most {MAX_KEY_LENGTH} characters."
+            )
         saved = self._store.saved_response(call.key)
         if saved is not None:
             return _replay(call, saved)
@@ -76,9 +77,17 @@ class IdempotencyKeys:
 
     def _save(self, call: Call, result: ApiResult) -> ApiResult:
         assert call.key is not None
-        self._store.save_response(call.key, SavedResponse(
-            call.method, call.path, call.fingerprint(), result.status, result.body,
-            call.request_id))
+        self._store.save_response(
+            call.key,
+            SavedResponse(
+                call.method,
+                call.path,
+                call.fingerprint(),
+                result.status,
+                result.body,
+                call.request_id,
+            ),
+        )
         return result
 
 
@@ -97,8 +106,11 @@ async def _run_capturing_5xx(operation: Callable[[], Awaitable[ApiResult]]) -> A
 
 
 def _replay(call: Call, saved: SavedResponse) -> ApiResult:
-    if (saved.method, saved.path, saved.fingerprint) != (call.method, call.path,
-                                                         call.fingerprint()):
+    if (saved.method, saved.path, saved.fingerprint) != (
+        call.method,
+        call.path,
+        call.fingerprint(),
+    ):
         assert call.key is not None
         raise idempotency_mismatch(call.key)
     headers = {"Idempotent-Replayed": "true", "Original-Request": saved.request_id}

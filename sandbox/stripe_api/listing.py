@@ -19,18 +19,17 @@ def page(items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[
     ids = [item["id"] for item in items]
     after, before = params.get("starting_after"), params.get("ending_before")
     if after:
-        items = items[_index(ids, after, "starting_after") + 1:]
+        items = items[_index(ids, after, "starting_after") + 1 :]
         return objects.list_envelope(items[:limit], len(items) > limit, url)
     if before:
-        items = items[:_index(ids, before, "ending_before")]
+        items = items[: _index(ids, before, "ending_before")]
         return objects.list_envelope(items[-limit:], len(items) > limit, url)
     return objects.list_envelope(items[:limit], len(items) > limit, url)
 
 
 def _index(ids: list[str], cursor: Any, param: str) -> int:
     if cursor not in ids:
-        raise invalid_request(f"No such object: '{cursor}'", param=param,
-                              code="resource_missing")
+        raise invalid_request(f"No such object: '{cursor}'", param=param, code="resource_missing")
     return ids.index(cursor)
 
 
@@ -40,12 +39,19 @@ def created_matches(created: int, spec: Any) -> bool:
         return True
     if not isinstance(spec, dict):
         return created == p.integer(spec, "created")
-    checks = {"gt": created.__gt__, "gte": created.__ge__,
-              "lt": created.__lt__, "lte": created.__le__}
+    checks = {
+        "gt": created.__gt__,
+        "gte": created.__ge__,
+        "lt": created.__lt__,
+        "lte": created.__le__,
+    }
     for name, bound in spec.items():
         if name not in checks:
-            raise invalid_request(f"Received unknown parameter: created[{name}]",
-                                  param=f"created[{name}]", code="parameter_unknown")
+            raise invalid_request(
+                f"Received unknown parameter: created[{name}]",
+                param=f"created[{name}]",
+                code="parameter_unknown",
+            )
         if not checks[name](p.integer(bound, f"created[{name}]")):
             return False
     return True

@@ -94,8 +94,12 @@ def checkout_session(spec: SessionSpec, now: int, page_base: str) -> dict[str, A
         "created": now,
         "currency": spec.currency,
         "custom_fields": [],
-        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                        "terms_of_service_acceptance": None},
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
         "customer": None,
         "customer_creation": "if_required",
         "customer_details": _customer_details(spec.customer_email),
@@ -135,8 +139,14 @@ def checkout_session(spec: SessionSpec, now: int, page_base: str) -> dict[str, A
 def _customer_details(email: str | None) -> dict[str, Any] | None:
     if email is None:
         return None
-    return {"address": None, "email": email, "name": None, "phone": None,
-            "tax_exempt": "none", "tax_ids": []}
+    return {
+        "address": None,
+        "email": email,
+        "name": None,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
 
 
 def paid_customer_details(email: str | None) -> dict[str, Any]:
@@ -174,8 +184,14 @@ def payment_intent(session: dict[str, Any], now: int) -> dict[str, Any]:
     }
 
 
-def refund(charge: dict[str, Any], amount: int, metadata: dict[str, str],
-           reason: str | None, status: str, now: int) -> dict[str, Any]:
+def refund(
+    charge: dict[str, Any],
+    amount: int,
+    metadata: dict[str, str],
+    reason: str | None,
+    status: str,
+    now: int,
+) -> dict[str, Any]:
     """A Refund of `charge`, `pending` or `succeeded` when made (refund_outcomes.py moves it)."""
     return {
         "id": new_id("re"),

@@ -58,16 +58,19 @@ def metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     if len(entries) > MAX_METADATA_KEYS:
         raise invalid_request(
             f"Invalid {param}: metadata can have up to 50 keys, but you passed in "
-            f"{len(entries)} keys.", param=param)
+            f"{len(entries)} keys.",
+            param=param,
+        )
     for key, item in entries.items():
         if len(key) > MAX_METADATA_KEY_LENGTH:
             raise invalid_request(
-                f"Invalid {param}: keys can be a maximum of 40 characters.",
-                param=f"{param}[{key}]")
+                f"Invalid {param}: keys can be a maximum of 40 characters.", param=f"{param}[{key}]"
+            )
         if len(item) > MAX_METADATA_VALUE_LENGTH:
             raise invalid_request(
                 f"Invalid {param}: values can be a maximum of 500 characters.",
-                param=f"{param}[{key}]")
+                param=f"{param}[{key}]",
+            )
     return {key: item for key, item in entries.items() if item != ""}
 
 

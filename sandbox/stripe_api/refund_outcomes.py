@@ -17,9 +17,15 @@ from sandbox.stripe_api.ids import new_id
 from sandbox.stripe_api.refunds import REFUND, SETTLEMENT
 from sandbox.stripe_api.state import Sandbox
 
-FAILURE_REASONS = {"lost_or_stolen_card", "expired_or_canceled_card",
-                   "charge_for_pending_refund_disputed", "insufficient_funds", "declined",
-                   "merchant_request", "unknown"}
+FAILURE_REASONS = {
+    "lost_or_stolen_card",
+    "expired_or_canceled_card",
+    "charge_for_pending_refund_disputed",
+    "insufficient_funds",
+    "declined",
+    "merchant_request",
+    "unknown",
+}
 DEFAULT_FAILURE_REASON = "expired_or_canceled_card"
 
 
@@ -29,14 +35,21 @@ def succeed_refund(sandbox: Sandbox, refund: dict[str, Any]) -> dict[str, Any]:
     return refund
 
 
-def fail_refund(sandbox: Sandbox, refund: dict[str, Any],
-                failure_reason: str = DEFAULT_FAILURE_REASON) -> dict[str, Any]:
+def fail_refund(
+    sandbox: Sandbox, refund: dict[str, Any], failure_reason: str = DEFAULT_FAILURE_REASON
+) -> dict[str, Any]:
     _require(refund, {"pending", "succeeded"}, "fail")
     if failure_reason not in FAILURE_REASONS:
-        raise invalid_request(f"Invalid failure_reason; one of {sorted(FAILURE_REASONS)}",
-                              param="failure_reason")
-    _move(sandbox, refund, status="failed", failure_reason=failure_reason,
-          failure_balance_transaction=new_id("txn"))
+        raise invalid_request(
+            f"Invalid failure_reason; one of {sorted(FAILURE_REASONS)}", param="failure_reason"
+        )
+    _move(
+        sandbox,
+        refund,
+        status="failed",
+        failure_reason=failure_reason,
+        failure_balance_transaction=new_id("txn"),
+    )
     return refund
 
 
@@ -68,7 +81,9 @@ def _require(refund: dict[str, Any], allowed: set[str], verb: str) -> None:
     if refund["status"] not in allowed:
         raise invalid_request(
             f"Cannot {verb} refund {refund['id']}: its status is {refund['status']} "
-            f"(must be {' or '.join(sorted(allowed))}).", param="refund")
+            f"(must be {' or '.join(sorted(allowed))}).",
+            param="refund",
+        )
 
 
 def _move(sandbox: Sandbox, refund: dict[str, Any], **changes: Any) -> None:

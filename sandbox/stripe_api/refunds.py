@@ -21,31 +21,59 @@ SETTLEMENT = "refund_settlement"
 REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 # A charge whose dispute took its money back cannot be refunded as well.
 DISPUTED_STATUSES = {"needs_response", "under_review", "lost"}
-_ACCEPTED = {"payment_intent", "charge", "amount", "metadata", "reason", "expand",
-             "instructions_email", "refund_application_fee", "reverse_transfer"}
+_ACCEPTED = {
+    "payment_intent",
+    "charge",
+    "amount",
+    "metadata",
+    "reason",
+    "expand",
+    "instructions_email",
+    "refund_application_fee",
+    "reverse_transfer",
+}
 
 
-def create_refund(sandbox: Sandbox, params: dict[str, Any],
-                  origin: RequestOrigin) -> dict[str, Any]:
+def create_refund(
+    sandbox: Sandbox, params: dict[str, Any], origin: RequestOrigin
+) -> dict[str, Any]:
     """`POST /v1/refunds`."""
     p.reject_unknown(params, _ACCEPTED)
-    charge = find_charge(sandbox, charge_id=p.optional_string(params, "charge"),
-                         payment_intent=p.optional_string(params, "payment_intent"))
-    amount = None if params.get("amount") in (None, "") else p.integer(
-        params["amount"], "amount", minimum=1)
-    return issue_refund(sandbox, charge, amount, p.metadata(params.get("metadata")),
-                        p.optional_string(params, "reason"), origin)
+    charge = find_charge(
+        sandbox,
+        charge_id=p.optional_string(params, "charge"),
+        payment_intent=p.optional_string(params, "payment_intent"),
+    )
+    amount = (
+        None
+        if params.get("amount") in (None, "")
+        else p.integer(params["amount"], "amount", minimum=1)
+    )
+    return issue_refund(
+        sandbox,
+        charge,
+        amount,
+        p.metadata(params.get("metadata")),
+        p.optional_string(params, "reason"),
+        origin,
+    )
 
 
-def issue_refund(sandbox: Sandbox, charge: dict[str, Any], amount: int | None,
-                 metadata: dict[str, str], reason: str | None,
-                 origin: RequestOrigin) -> dict[str, Any]:
+def issue_refund(
+    sandbox: Sandbox,
+    charge: dict[str, Any],
+    amount: int | None,
+    metadata: dict[str, str],
+    reason: str | None,
+    origin: RequestOrigin,
+) -> dict[str, Any]:
     """Refund `amount` of `charge` (all that remains if None): `refund.created` and
     `charge.refunded` (the charge with its running `amount_refunded`)."""
     if reason is not None and reason not in REASONS:
         raise invalid_request(
             "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
-            param="reason")
+            param="reason",
+        )
     _refuse_if_not_refundable(sandbox, charge)
     amount = _checked_amount(charge, amount)
     status = "pending" if charge["_refunds"] == "pending" else "succeeded"
@@ -60,11 +88,14 @@ def issue_refund(sandbox: Sandbox, charge: dict[str, Any], amount: int | None,
 
 def _refuse_if_not_refundable(sandbox: Sandbox, charge: dict[str, Any]) -> None:
     if any(d["status"] in DISPUTED_STATUSES for d in disputes_of(sandbox, charge)):
-        raise invalid_request(f"Charge {charge['id']} has been charged back; cannot issue a "
-                              "refund.", code="charge_disputed")
+        raise invalid_request(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
     if refundable(charge) <= 0:
-        raise invalid_request(f"Charge {charge['id']} has already been refunded.",
-                              code="charge_already_refunded")
+        raise invalid_request(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+        )
 
 
 def _checked_amount(charge: dict[str, Any], amount: int | None) -> int:
@@ -74,8 +105,10 @@ def _checked_amount(charge: dict[str, Any], amount: int | None) -> int:
     if amount > remaining:
         raise invalid_request(
             f"Refund amount ({amount} {charge['currency']}) is greater than unrefunded amount "
-            f"on charge ({remaining} {charge['currency']})", param="amount",
-            code="amount_too_large")
+            f"on charge ({remaining} {charge['currency']})",
+            param="amount",
+            code="amount_too_large",
+        )
     return amount
 
 
@@ -83,11 +116,17 @@ def _book_settlement(sandbox: Sandbox, refund: dict[str, Any], behaviour: str) -
     """The test cards' later outcome: pending → succeeded, or succeeded → failed."""
     if behaviour not in ("pending", "fail"):
         return
-    sandbox.store.put_object(SETTLEMENT, {
-        "id": f"{refund['id']}.settlement", "refund": refund["id"], "status": "due",
-        "outcome": "succeeded" if behaviour == "pending" else "failed",
-        "settles_at": refund["created"] + sandbox.config.refund_settle_seconds,
-        "clock_offset": sandbox.clock.offset_seconds})
+    sandbox.store.put_object(
+        SETTLEMENT,
+        {
+            "id": f"{refund['id']}.settlement",
+            "refund": refund["id"],
+            "status": "due",
+            "outcome": "succeeded" if behaviour == "pending" else "failed",
+            "settles_at": refund["created"] + sandbox.config.refund_settle_seconds,
+            "clock_offset": sandbox.clock.offset_seconds,
+        },
+    )
 
 
 def load_refund(sandbox: Sandbox, refund_id: str) -> dict[str, Any] | None:

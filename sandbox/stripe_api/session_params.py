@@ -15,26 +15,68 @@ MAX_EXPIRY_SECONDS = 24 * 60 * 60
 EXPIRY_SLACK_SECONDS = 60
 
 _MODELLED = {
-    "cancel_url", "client_reference_id", "customer_email", "expand", "expires_at",
-    "line_items", "metadata", "mode", "payment_intent_data", "success_url",
+    "cancel_url",
+    "client_reference_id",
+    "customer_email",
+    "expand",
+    "expires_at",
+    "line_items",
+    "metadata",
+    "mode",
+    "payment_intent_data",
+    "success_url",
 }
 # Real Stripe parameters the sandbox accepts but does not model; anything else
 # is refused like Stripe refuses it, so a typo in the gateway fails loudly.
 _ACCEPTED_UNMODELLED = {
-    "adaptive_pricing", "after_expiration", "allow_promotion_codes", "automatic_tax",
-    "billing_address_collection", "consent_collection", "currency", "custom_fields",
-    "custom_text", "customer_creation", "invoice_creation", "locale",
-    "payment_method_collection", "payment_method_configuration", "payment_method_options",
-    "payment_method_types", "phone_number_collection", "shipping_address_collection",
-    "submit_type", "tax_id_collection", "ui_mode",
+    "adaptive_pricing",
+    "after_expiration",
+    "allow_promotion_codes",
+    "automatic_tax",
+    "billing_address_collection",
+    "consent_collection",
+    "currency",
+    "custom_fields",
+    "custom_text",
+    "customer_creation",
+    "invoice_creation",
+    "locale",
+    "payment_method_collection",
+    "payment_method_configuration",
+    "payment_method_options",
+    "payment_method_types",
+    "phone_number_collection",
+    "shipping_address_collection",
+    "submit_type",
+    "tax_id_collection",
+    "ui_mode",
 }
-_LINE_ITEM_KEYS = {"price_data", "quantity", "price", "adjustable_quantity", "tax_rates",
-                   "dynamic_tax_rates"}
-_PRICE_DATA_KEYS = {"currency", "unit_amount", "product_data", "product", "tax_behavior",
-                    "unit_amount_decimal"}
+_LINE_ITEM_KEYS = {
+    "price_data",
+    "quantity",
+    "price",
+    "adjustable_quantity",
+    "tax_rates",
+    "dynamic_tax_rates",
+}
+_PRICE_DATA_KEYS = {
+    "currency",
+    "unit_amount",
+    "product_data",
+    "product",
+    "tax_behavior",
+    "unit_amount_decimal",
+}
 _PRODUCT_DATA_KEYS = {"name", "description", "images", "metadata", "tax_code"}
-_PI_DATA_KEYS = {"metadata", "description", "receipt_email", "statement_descriptor",
-                 "statement_descriptor_suffix", "setup_future_usage", "capture_method"}
+_PI_DATA_KEYS = {
+    "metadata",
+    "description",
+    "receipt_email",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "setup_future_usage",
+    "capture_method",
+}
 
 
 def session_spec(params: dict[str, Any], now: int) -> SessionSpec:
@@ -48,8 +90,9 @@ def session_spec(params: dict[str, Any], now: int) -> SessionSpec:
         raise invalid_request("All line items must use the same currency.", param="line_items")
     return SessionSpec(
         success_url=p.url(params["success_url"], "success_url"),
-        cancel_url=None if params.get("cancel_url") in (None, "") else
-        p.url(params["cancel_url"], "cancel_url"),
+        cancel_url=None
+        if params.get("cancel_url") in (None, "")
+        else p.url(params["cancel_url"], "cancel_url"),
         currency=items[0].currency,
         line_items=items,
         expires_at=_expires_at(params.get("expires_at"), now),
@@ -65,16 +108,21 @@ def _check_mode(mode: Any) -> None:
         raise missing_param("mode")
     if mode in ("setup", "subscription"):
         raise invalid_request(
-            f"The Stripe sandbox only supports mode=payment, not {mode}.", param="mode")
+            f"The Stripe sandbox only supports mode=payment, not {mode}.", param="mode"
+        )
     if mode != "payment":
         raise invalid_request(
-            "Invalid mode: must be one of payment, setup, or subscription", param="mode")
+            "Invalid mode: must be one of payment, setup, or subscription", param="mode"
+        )
 
 
 def _line_items(value: Any) -> list[LineItemSpec]:
     if value in (None, "", []):
-        raise invalid_request("`line_items` is required in `payment` mode.",
-                              param="line_items", code="parameter_missing")
+        raise invalid_request(
+            "`line_items` is required in `payment` mode.",
+            param="line_items",
+            code="parameter_missing",
+        )
     if not isinstance(value, list):
         raise invalid_request("Invalid array", param="line_items")
     return [_line_item(item, f"line_items[{n}]") for n, item in enumerate(value)]
@@ -102,8 +150,7 @@ def _line_item(item: Any, param: str) -> LineItemSpec:
         raise missing_param(f"{param}[quantity]")
     return LineItemSpec(
         name=p.string(product["name"], f"{param}[price_data][product_data][name]"),
-        unit_amount=p.integer(price["unit_amount"], f"{param}[price_data][unit_amount]",
-                              minimum=0),
+        unit_amount=p.integer(price["unit_amount"], f"{param}[price_data][unit_amount]", minimum=0),
         quantity=p.integer(item["quantity"], f"{param}[quantity]", minimum=1),
         currency=_currency(price["currency"], f"{param}[price_data][currency]"),
     )
@@ -123,11 +170,14 @@ def _expires_at(value: Any, now: int) -> int:
     if expires_at - now < MIN_EXPIRY_SECONDS - EXPIRY_SLACK_SECONDS:
         raise invalid_request(
             "The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
-            "creation.", param="expires_at")
+            "creation.",
+            param="expires_at",
+        )
     if expires_at - now > MAX_EXPIRY_SECONDS + EXPIRY_SLACK_SECONDS:
         raise invalid_request(
-            "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
-            "creation.", param="expires_at")
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+            param="expires_at",
+        )
     return expires_at
 
 

@@ -139,8 +139,13 @@ class SandboxStore:
         self._db.execute(
             "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ? "
             "WHERE event_id = ? AND url = ?",
-            (delivery.state, delivery.attempts, delivery.next_attempt_at,
-             delivery.event_id, delivery.url),
+            (
+                delivery.state,
+                delivery.attempts,
+                delivery.next_attempt_at,
+                delivery.event_id,
+                delivery.url,
+            ),
         )
 
     def requeue_delivery(self, event_id: str, url: str, now: float) -> None:
@@ -182,8 +187,15 @@ class SandboxStore:
     def save_response(self, key: str, saved: SavedResponse) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, saved.method, saved.path, saved.fingerprint, saved.status,
-             json.dumps(saved.body), saved.request_id),
+            (
+                key,
+                saved.method,
+                saved.path,
+                saved.fingerprint,
+                saved.status,
+                json.dumps(saved.body),
+                saved.request_id,
+            ),
         )
 
 

@@ -25,4 +25,3 @@ def test_major_units_convert_exactly_with_the_currency_exponent(
 def test_amounts_that_cannot_be_charged_exactly_are_refused(major: str, currency: str) -> None:
     with pytest.raises(InvalidAmount):
         Money.from_major(major, currency)
-

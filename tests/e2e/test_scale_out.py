@@ -177,8 +177,7 @@ def test_two_apis_and_two_workers_settle_a_storm_once_and_survive_a_killed_worke
     wait_for(lambda: owes_nothing(ledger, orders), "every payment settled", survivor)
     final_versions = {o: p.version for o in orders if (p := ledger.find(o)) is not None}
     wait_for(
-        lambda: {o: d["version"] for o, d in view_of(mongo_database_uri).items()}
-        == final_versions,
+        lambda: {o: d["version"] for o, d in view_of(mongo_database_uri).items()} == final_versions,
         "the MongoDB view at every payment's final version",
         apis[0],
     )

@@ -25,7 +25,11 @@ def test_the_state_at_each_version(ledger: PaymentLedger) -> None:
     assert [s.version for s in states] == [1, 2, 3, 4, 5]
     assert [s.status for s in states] == ["INITIATED", "FAILED", "FAILED", "FAILED", "FAILED"]
     assert [s.facts["releasedProducts"] for s in states] == [
-        [], [], ["prod_a"], ["prod_a", "prod_b"], ["prod_a", "prod_b"],
+        [],
+        [],
+        ["prod_a"],
+        ["prod_a", "prod_b"],
+        ["prod_a", "prod_b"],
     ]
     assert [s.facts["orderCancelled"] for s in states] == [False] * 4 + [True]
     assert states[0].amount == "204.98" and states[0].session_id == "cs_ord_b"

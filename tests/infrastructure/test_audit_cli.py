@@ -90,8 +90,14 @@ def test_seal_then_verify_catches_a_consistent_rewrite(
 
     plain = payments("audit", "verify", "--store", store_url)
     against = payments(
-        "audit", "verify", "--checkpoint", str(checkpoint), "--key-file", public,
-        "--store", store_url,
+        "audit",
+        "verify",
+        "--checkpoint",
+        str(checkpoint),
+        "--key-file",
+        public,
+        "--store",
+        store_url,
     )
 
     assert plain.returncode == 0
@@ -165,9 +171,7 @@ def test_export_csv_has_one_row_per_event(
     history: PaymentLedger, store_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "history.csv"
-    result = payments(
-        "audit", "export", "--format", "csv", "--out", str(out), "--store", store_url
-    )
+    result = payments("audit", "export", "--format", "csv", "--out", str(out), "--store", store_url)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == history.last_notification_id()
@@ -237,8 +241,14 @@ def test_a_public_key_that_is_not_pem_ed25519_is_refused_not_taken_for_an_hmac_s
     write_checkpoint(seal(history, as_secret, datetime.now(UTC)), forged)
 
     result = payments(
-        "audit", "verify", "--checkpoint", str(forged), "--key-file", str(public_file),
-        "--store", store_url,
+        "audit",
+        "verify",
+        "--checkpoint",
+        str(forged),
+        "--key-file",
+        str(public_file),
+        "--store",
+        store_url,
     )
 
     assert result.returncode == 2, result.stdout
@@ -258,8 +268,14 @@ def test_an_hmac_secret_file_marked_hmac_seals_and_verifies(
         "audit", "seal", "--key-file", str(secret), "--out", str(checkpoint), "--store", store_url
     )
     verified = payments(
-        "audit", "verify", "--checkpoint", str(checkpoint), "--key-file", str(secret),
-        "--store", store_url,
+        "audit",
+        "verify",
+        "--checkpoint",
+        str(checkpoint),
+        "--key-file",
+        str(secret),
+        "--store",
+        store_url,
     )
 
     assert sealed.returncode == 0, sealed.stderr

@@ -69,13 +69,15 @@ def test_each_row_carries_the_status_after_its_event(ledger: PaymentLedger) -> N
     paid(ledger, "ord_a")
     rows = exported(ledger)
     assert [(r["type"], r["statusAfter"]) for r in rows] == [
-        ("Initiated", "INITIATED"), ("Succeeded", "SUCCESS"), ("OrderConfirmed", "SUCCESS"),
+        ("Initiated", "INITIATED"),
+        ("Succeeded", "SUCCESS"),
+        ("OrderConfirmed", "SUCCESS"),
     ]
     assert rows[1]["stripeEventId"] == "evt_ord_a" and rows[1]["paymentIntent"] == "pi_ord_a"
     assert all(r["orderId"] == "ord_a" and r["sessionId"] == "cs_ord_a" for r in rows)
-    assert rows[2]["chainHash"] == vars(list(ledger.history(payment_id_for("ord_a")))[2])[
-        "chain_hash"
-    ]
+    assert (
+        rows[2]["chainHash"] == vars(list(ledger.history(payment_id_for("ord_a")))[2])["chain_hash"]
+    )
 
 
 def test_a_time_window_selects_events(ledger: PaymentLedger) -> None:
@@ -206,6 +208,4 @@ def test_csv_holds_the_refund_and_dispute_columns_of_the_json_rows(ledger: Payme
 
     as_text = [{k: "" if v is None else str(v) for k, v in row.items()} for row in exported(ledger)]
     assert from_csv == as_text
-    assert {"refundedAmount", "refundable", "refundStatus", "disputeLostAmount"} <= set(
-        from_csv[0]
-    )
+    assert {"refundedAmount", "refundable", "refundStatus", "disputeLostAmount"} <= set(from_csv[0])

@@ -62,7 +62,9 @@ def test_a_changed_amount_is_named_by_order_and_version(
     first = report.first_break
     assert first is not None
     assert (first.order_id, first.payment_id, first.version) == (
-        "ord_b", str(payment_id), 1,
+        "ord_b",
+        str(payment_id),
+        1,
     )
     assert first.kind is BreakKind.ALTERED
     assert "order ord_b" in report.sentence() and "version 1" in report.sentence()
@@ -108,7 +110,8 @@ def test_a_deleted_first_event_is_named(
     report, _ = verify_store(three_payments)
     assert report.first_break is not None
     assert (report.first_break.payment_id, report.first_break.version) == (
-        str(payment_id_for("ord_a")), 1,
+        str(payment_id_for("ord_a")),
+        1,
     )
 
 
@@ -150,9 +153,7 @@ def test_a_consistent_rewrite_passes_without_a_checkpoint(
     """The reason checkpoints exist: recomputed hashes fool a plain walk."""
     from domain.money import Money
 
-    tamperer.rewrite_consistently(
-        three_payments, payment_id_for("ord_a"), amount=Money(100, "usd")
-    )
+    tamperer.rewrite_consistently(three_payments, payment_id_for("ord_a"), amount=Money(100, "usd"))
     rewritten = three_payments.find("ord_a")
     assert rewritten is not None and rewritten.amount == Money(100, "usd")
     report, _ = verify_store(three_payments)

@@ -83,9 +83,7 @@ async def test_a_lost_answer_is_unavailable_and_the_retry_releases_once(
 async def test_a_timeout_is_unavailable_and_the_retry_releases_once(shop: RunningShop) -> None:
     before = shop.stock(CABLE)
     order_id = reserved_order(shop)
-    impatient = HttpInventory(
-        shop.url, internal_token=shop.internal_token, timeout_seconds=0.3
-    )
+    impatient = HttpInventory(shop.url, internal_token=shop.internal_token, timeout_seconds=0.3)
     shop.set_fault("release", mode="delay", seconds=2, times=1)
 
     with pytest.raises(InventoryServiceUnavailable):

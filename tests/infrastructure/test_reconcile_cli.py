@@ -22,7 +22,9 @@ PAYMENTS = str(Path(sys.executable).with_name("payments"))
 
 
 async def test_reconcile_dry_run_then_apply_then_nothing(
-    ledger: PaymentLedger, store_url: str, stripe_sandbox_factory: StripeSandboxFactory,
+    ledger: PaymentLedger,
+    store_url: str,
+    stripe_sandbox_factory: StripeSandboxFactory,
     tmp_path: Path,
 ) -> None:
     stripe = stripe_sandbox_factory(deliver=False)

@@ -57,8 +57,13 @@ class Service:
     def reconcile(self, clock: FixedClock, lookback: timedelta = timedelta(days=3)) -> Reconcile:
         apply = ApplyStripeEvent(self.ledger, FailedPaymentPolicy.CANCEL, self.gateway)
         return Reconcile(
-            self.ledger, self.gateway, apply, clock, FollowedOpenPayments(self.ledger),
-            lookback=lookback, unsettled=FollowedUnsettledMoneyBack(self.ledger),
+            self.ledger,
+            self.gateway,
+            apply,
+            clock,
+            FollowedOpenPayments(self.ledger),
+            lookback=lookback,
+            unsettled=FollowedUnsettledMoneyBack(self.ledger),
         )
 
     async def settle(self, order_id: str) -> None:
@@ -105,10 +110,12 @@ async def test_undelivered_events_settle_orders_as_webhooks_would(service: Servi
     second = await service.reconcile(clock)()
 
     assert {c.order_id: c.status_after for c in first.changes} == {
-        paid: "SUCCESS", lapsed: "FAILED",
+        paid: "SUCCESS",
+        lapsed: "FAILED",
     }
     assert (service.status(paid), service.status(lapsed)) == (
-        PaymentStatus.SUCCESS, PaymentStatus.FAILED,
+        PaymentStatus.SUCCESS,
+        PaymentStatus.FAILED,
     )
     assert service.shop.order(paid)["status"] == "CONFIRMED"
     assert service.shop.order(lapsed)["status"] == "CANCELLED"

@@ -139,9 +139,7 @@ async def test_order_service_down_is_503(api: Api) -> None:
     assert (response.status_code, response.json()) == (503, {"error": "Order service unavailable"})
 
 
-async def test_order_service_refusing_us_is_503(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_order_service_refusing_us_is_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     async def refuse(order_id: str) -> None:
         raise ServiceRejected("401 from order service")
 

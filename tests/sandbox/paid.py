@@ -23,11 +23,16 @@ class Paid:
     charge: str
 
 
-async def paid(client: stripe.StripeClient, sandbox: RunningStripeSandbox,
-               card: str = PLAIN, order_id: str = "order-1") -> Paid:
+async def paid(
+    client: stripe.StripeClient,
+    sandbox: RunningStripeSandbox,
+    card: str = PLAIN,
+    order_id: str = "order-1",
+) -> Paid:
     session = await client.v1.checkout.sessions.create_async(params=session_params(order_id))
     assert sandbox.pay(session.id, card)["result"] == "paid"
     intent = await client.v1.payment_intents.retrieve_async(
-        str((await client.v1.checkout.sessions.retrieve_async(session.id)).payment_intent))
+        str((await client.v1.checkout.sessions.retrieve_async(session.id)).payment_intent)
+    )
     assert intent.latest_charge is not None
     return Paid(session.id, intent.id, str(intent.latest_charge))

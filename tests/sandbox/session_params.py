@@ -27,10 +27,22 @@ def session_params(order_id: str = "order-1", **overrides: Any) -> SessionCreate
         "payment_intent_data": {"metadata": {"orderId": order_id}},
         "expires_at": int(time.time()) + 3600,
         "line_items": [
-            {"price_data": {"currency": "usd", "unit_amount": 1999,
-                            "product_data": {"name": "Headphones"}}, "quantity": 2},
-            {"price_data": {"currency": "usd", "unit_amount": 500,
-                            "product_data": {"name": "Cable"}}, "quantity": 1},
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1999,
+                    "product_data": {"name": "Headphones"},
+                },
+                "quantity": 2,
+            },
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 500,
+                    "product_data": {"name": "Cable"},
+                },
+                "quantity": 1,
+            },
         ],
     }
     params.update(overrides)

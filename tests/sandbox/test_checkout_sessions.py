@@ -36,7 +36,8 @@ async def test_retrieve_expands_line_items_and_list_filters_by_status(
     await client.v1.checkout.sessions.expire_async(first.id)
 
     fetched = await client.v1.checkout.sessions.retrieve_async(
-        second.id, params={"expand": ["line_items"]})
+        second.id, params={"expand": ["line_items"]}
+    )
     expired = await client.v1.checkout.sessions.list_async(params={"status": "expired"})
     everything = await client.v1.checkout.sessions.list_async(params={"limit": 1})
 
@@ -63,7 +64,8 @@ async def test_expires_at_outside_30_minutes_to_24_hours_is_refused(
     for expires_at in (int(time.time()) + 600, int(time.time()) + 25 * 3600):
         with pytest.raises(stripe.InvalidRequestError) as refused:
             await client.v1.checkout.sessions.create_async(
-                params=session_params(expires_at=expires_at))
+                params=session_params(expires_at=expires_at)
+            )
         assert refused.value.param == "expires_at"
 
 

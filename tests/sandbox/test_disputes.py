@@ -11,12 +11,14 @@ from tests.sandbox.paid import DISPUTED_AS_FRAUD, REFUND_PENDING, TOTAL, paid
 
 
 async def test_a_dispute_takes_the_money_back_until_it_is_won(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox)
 
-    opened = stripe_sandbox.admin("POST", "/_sandbox/disputes",
-                                  {"checkout_session": payment.session})
+    opened = stripe_sandbox.admin(
+        "POST", "/_sandbox/disputes", {"checkout_session": payment.session}
+    )
     created = stripe_sandbox.wait_for_event("charge.dispute.created")["data"]["object"]
     withdrawn = stripe_sandbox.wait_for_event("charge.dispute.funds_withdrawn")
     with pytest.raises(stripe.InvalidRequestError) as refund_refused:
@@ -31,9 +33,12 @@ async def test_a_dispute_takes_the_money_back_until_it_is_won(
 
     assert opened["id"].startswith("du_") and opened["object"] == "dispute"
     assert (opened["status"], opened["amount"], opened["currency"], opened["reason"]) == (
-        "needs_response", TOTAL, "usd", "fraudulent")
-    assert (opened["charge"], opened["payment_intent"]) == (payment.charge,
-                                                            payment.payment_intent)
+        "needs_response",
+        TOTAL,
+        "usd",
+        "fraudulent",
+    )
+    assert (opened["charge"], opened["payment_intent"]) == (payment.charge, payment.payment_intent)
     assert created == opened | {"balance_transactions": []}
     assert withdrawn["data"]["object"]["balance_transactions"][0]["amount"] == -TOTAL
     assert refund_refused.value.code == "charge_disputed"
@@ -47,19 +52,27 @@ async def test_a_dispute_takes_the_money_back_until_it_is_won(
 
 
 async def test_a_lost_dispute_is_closed_for_good(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox)
-    opened = stripe_sandbox.admin("POST", "/_sandbox/disputes", {
-        "payment_intent": payment.payment_intent, "amount": 1000,
-        "reason": "product_not_received"})
+    opened = stripe_sandbox.admin(
+        "POST",
+        "/_sandbox/disputes",
+        {
+            "payment_intent": payment.payment_intent,
+            "amount": 1000,
+            "reason": "product_not_received",
+        },
+    )
 
     lost = stripe_sandbox.admin("POST", f"/_sandbox/disputes/{opened['id']}/lose")
     closed = stripe_sandbox.wait_for_event("charge.dispute.closed")["data"]["object"]
-    again = [stripe_sandbox.http.post(f"/_sandbox/disputes/{opened['id']}/{verb}")
-             for verb in ("win", "lose", "review")]
-    listed = await client.v1.disputes.list_async(
-        params={"payment_intent": payment.payment_intent})
+    again = [
+        stripe_sandbox.http.post(f"/_sandbox/disputes/{opened['id']}/{verb}")
+        for verb in ("win", "lose", "review")
+    ]
+    listed = await client.v1.disputes.list_async(params={"payment_intent": payment.payment_intent})
 
     assert (opened["amount"], opened["reason"]) == (1000, "product_not_received")
     assert (lost["status"], closed["status"]) == ("lost", "lost")
@@ -69,7 +82,8 @@ async def test_a_lost_dispute_is_closed_for_good(
 
 
 async def test_accepting_a_dispute_through_the_api_loses_it(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox)
     opened = stripe_sandbox.admin("POST", "/_sandbox/disputes", {"charge": payment.charge})
@@ -82,29 +96,38 @@ async def test_accepting_a_dispute_through_the_api_loses_it(
 
 
 async def test_the_fraud_test_card_is_disputed_once_it_has_paid(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox, DISPUTED_AS_FRAUD)
 
     created = stripe_sandbox.wait_for_event("charge.dispute.created")["data"]["object"]
 
     assert (created["payment_intent"], created["reason"], created["status"]) == (
-        payment.payment_intent, "fraudulent", "needs_response")
+        payment.payment_intent,
+        "fraudulent",
+        "needs_response",
+    )
 
 
 async def test_a_dispute_fails_the_refunds_still_pending(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox, REFUND_PENDING)
     refund = await client.v1.refunds.create_async(
-        params={"payment_intent": payment.payment_intent, "amount": 1000})
+        params={"payment_intent": payment.payment_intent, "amount": 1000}
+    )
 
-    opened = stripe_sandbox.admin("POST", "/_sandbox/disputes",
-                                  {"payment_intent": payment.payment_intent})
+    opened = stripe_sandbox.admin(
+        "POST", "/_sandbox/disputes", {"payment_intent": payment.payment_intent}
+    )
     failed = await client.v1.refunds.retrieve_async(refund.id)
     second = stripe_sandbox.http.post("/_sandbox/disputes", json={"charge": payment.charge})
 
     assert (failed.status, failed.failure_reason) == (
-        "failed", "charge_for_pending_refund_disputed")
+        "failed",
+        "charge_for_pending_refund_disputed",
+    )
     assert opened["amount"] == TOTAL
     assert second.status_code == 400

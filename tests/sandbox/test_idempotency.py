@@ -17,9 +17,11 @@ async def test_same_key_and_parameters_replay_the_first_session(
 ) -> None:
     params = session_params()
     first = await client.v1.checkout.sessions.create_async(
-        params=params, options={"idempotency_key": "order-1"})
+        params=params, options={"idempotency_key": "order-1"}
+    )
     again = await client.v1.checkout.sessions.create_async(
-        params=params, options={"idempotency_key": "order-1"})
+        params=params, options={"idempotency_key": "order-1"}
+    )
 
     assert again.id == first.id
     assert again.last_response is not None
@@ -32,26 +34,31 @@ async def test_same_key_with_other_parameters_is_an_idempotency_error(
     client: stripe.StripeClient,
 ) -> None:
     await client.v1.checkout.sessions.create_async(
-        params=session_params("order-1"), options={"idempotency_key": "k"})
+        params=session_params("order-1"), options={"idempotency_key": "k"}
+    )
 
     with pytest.raises(stripe.IdempotencyError):
         await client.v1.checkout.sessions.create_async(
-            params=session_params("order-2"), options={"idempotency_key": "k"})
+            params=session_params("order-2"), options={"idempotency_key": "k"}
+        )
 
 
 async def test_a_refused_request_does_not_use_up_its_key(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.checkout.sessions.create_async(
-            params=session_params(mode="setup"), options={"idempotency_key": "k"})
+            params=session_params(mode="setup"), options={"idempotency_key": "k"}
+        )
 
     created = await client.v1.checkout.sessions.create_async(
-        params=session_params(), options={"idempotency_key": "k"})
+        params=session_params(), options={"idempotency_key": "k"}
+    )
 
     assert created.status == "open"
 
 
 async def test_an_injected_500_is_replayed_for_its_key_but_a_new_key_works(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     stripe_sandbox.arm_fault("checkout.sessions.create", status=500)
     params = session_params()
@@ -59,10 +66,12 @@ async def test_an_injected_500_is_replayed_for_its_key_but_a_new_key_works(
     for _ in range(2):
         with pytest.raises(stripe.APIError) as failed:
             await client.v1.checkout.sessions.create_async(
-                params=params, options={"idempotency_key": "poisoned"})
+                params=params, options={"idempotency_key": "poisoned"}
+            )
         assert failed.value.http_status == 500
     fresh = await client.v1.checkout.sessions.create_async(
-        params=params, options={"idempotency_key": "fresh"})
+        params=params, options={"idempotency_key": "fresh"}
+    )
 
     assert failed.value.headers is not None
     assert failed.value.headers["Idempotent-Replayed"] == "true"
@@ -74,17 +83,21 @@ async def test_a_key_still_in_flight_gets_409(stripe_sandbox: RunningStripeSandb
     # while it is in flight, however slowly the two are sent.
     stripe_sandbox.arm_fault("checkout.sessions.create", status=None, delay_seconds=5.0)
     headers = {"Authorization": f"Bearer {stripe_sandbox.api_key}", "Idempotency-Key": "slow"}
-    body = {"mode": "payment", "success_url": "https://shop.example/ok",
-            "line_items[0][price_data][currency]": "usd",
-            "line_items[0][price_data][unit_amount]": "100",
-            "line_items[0][price_data][product_data][name]": "Pen",
-            "line_items[0][quantity]": "1"}
+    body = {
+        "mode": "payment",
+        "success_url": "https://shop.example/ok",
+        "line_items[0][price_data][currency]": "usd",
+        "line_items[0][price_data][unit_amount]": "100",
+        "line_items[0][price_data][product_data][name]": "Pen",
+        "line_items[0][quantity]": "1",
+    }
 
     async with httpx.AsyncClient(
         base_url=stripe_sandbox.url, headers=headers, timeout=30.0
     ) as http:
-        both = await asyncio.gather(*(http.post("/v1/checkout/sessions", data=body)
-                                      for _ in range(2)))
+        both = await asyncio.gather(
+            *(http.post("/v1/checkout/sessions", data=body) for _ in range(2))
+        )
         replay = await http.post("/v1/checkout/sessions", data=body)
 
     first, conflict = sorted(both, key=lambda response: response.status_code)

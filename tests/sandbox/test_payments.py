@@ -13,16 +13,20 @@ NEEDS_AUTHENTICATION = "4000 0027 6000 3184"
 
 
 async def test_paying_on_the_hosted_page_completes_and_redirects(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
     async with httpx.AsyncClient() as browser:
         page = await browser.get(hosted_page(session))
-        paid = await browser.post(hosted_page(session), data={"card_number": "4242 4242 4242 4242",
-                                               "email": "buyer@example.com"})
+        paid = await browser.post(
+            hosted_page(session),
+            data={"card_number": "4242 4242 4242 4242", "email": "buyer@example.com"},
+        )
     after = await client.v1.checkout.sessions.retrieve_async(
-        session.id, params={"expand": ["payment_intent"]})
+        session.id, params={"expand": ["payment_intent"]}
+    )
     completed = stripe_sandbox.wait_for_event("checkout.session.completed")
 
     assert all(f"id={name}" in page.text for name in ("card_number", "email", "pay"))
@@ -37,7 +41,8 @@ async def test_paying_on_the_hosted_page_completes_and_redirects(
 
 
 async def test_a_decline_keeps_the_session_open_and_reports_the_order(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params("order-9"))
 
@@ -55,7 +60,8 @@ async def test_a_decline_keeps_the_session_open_and_reports_the_order(
 
 
 async def test_the_customer_can_pay_after_a_decline(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
@@ -65,12 +71,14 @@ async def test_the_customer_can_pay_after_a_decline(
     assert paid["result"] == "paid"
     assert paid["session"]["payment_intent"]["status"] == "succeeded"
     listed = await client.v1.checkout.sessions.list_async(
-        params={"payment_intent": paid["session"]["payment_intent"]["id"]})
+        params={"payment_intent": paid["session"]["payment_intent"]["id"]}
+    )
     assert [s.id for s in listed.data] == [session.id]
 
 
 async def test_a_complete_or_expired_session_cannot_be_paid(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     paid = await client.v1.checkout.sessions.create_async(params=session_params("a"))
     stripe_sandbox.pay(paid.id)
@@ -78,16 +86,21 @@ async def test_a_complete_or_expired_session_cannot_be_paid(
     await client.v1.checkout.sessions.expire_async(expired.id)
 
     async with httpx.AsyncClient() as browser:
-        refusals = [await browser.post(s.url or f"{stripe_sandbox.url}/c/pay/{s.id}",
-                                 data={"card_number": "4242424242424242"})
-                    for s in (paid, expired)]
+        refusals = [
+            await browser.post(
+                s.url or f"{stripe_sandbox.url}/c/pay/{s.id}",
+                data={"card_number": "4242424242424242"},
+            )
+            for s in (paid, expired)
+        ]
 
     assert [r.status_code for r in refusals] == [409, 409]
     assert stripe_sandbox.pay(expired.id)["result"] == "inactive"
 
 
 async def test_authentication_can_be_approved_or_failed_on_its_page(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
     hosted = hosted_page(session)
@@ -107,11 +120,13 @@ async def test_authentication_can_be_approved_or_failed_on_its_page(
     assert after.payment_status == "paid"
     failure = stripe_sandbox.wait_for_event("payment_intent.payment_failed")
     assert failure["data"]["object"]["last_payment_error"]["code"] == (
-        "payment_intent_authentication_failure")
+        "payment_intent_authentication_failure"
+    )
 
 
 async def test_a_delayed_payment_completes_unpaid_then_succeeds(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 

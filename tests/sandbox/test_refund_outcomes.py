@@ -23,27 +23,39 @@ def _about(refund_id: str) -> Callable[[Event], bool]:
 
 
 async def test_a_refund_reports_the_charges_running_total(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox)
 
-    part = await client.v1.refunds.create_async(params={
-        "payment_intent": payment.payment_intent, "amount": 1000,
-        "reason": "requested_by_customer", "metadata": {"refundId": "ours-1"}})
+    part = await client.v1.refunds.create_async(
+        params={
+            "payment_intent": payment.payment_intent,
+            "amount": 1000,
+            "reason": "requested_by_customer",
+            "metadata": {"refundId": "ours-1"},
+        }
+    )
     first = stripe_sandbox.wait_for_event("charge.refunded")["data"]["object"]
     rest = await client.v1.refunds.create_async(params={"charge": payment.charge})
     charge = await client.v1.charges.retrieve_async(payment.charge)
     created = stripe_sandbox.wait_for_event("refund.created", _about(part.id))
-    listed = await client.v1.refunds.list_async(
-        params={"payment_intent": payment.payment_intent})
+    listed = await client.v1.refunds.list_async(params={"payment_intent": payment.payment_intent})
 
     assert (part.status, part.amount, part.currency, part.reason) == (
-        "succeeded", 1000, "usd", "requested_by_customer")
+        "succeeded",
+        1000,
+        "usd",
+        "requested_by_customer",
+    )
     assert (part.payment_intent, part.charge) == (payment.payment_intent, payment.charge)
     assert part.to_dict()["metadata"] == {"refundId": "ours-1"} and part.failure_reason is None
     assert created["data"]["object"]["metadata"] == {"refundId": "ours-1"}
     assert (first["id"], first["amount_refunded"], first["refunded"]) == (
-        payment.charge, 1000, False)
+        payment.charge,
+        1000,
+        False,
+    )
     assert first["payment_intent"] == payment.payment_intent
     assert rest.amount == TOTAL - 1000
     assert (charge.amount_refunded, charge.refunded) == (TOTAL, True)
@@ -51,7 +63,8 @@ async def test_a_refund_reports_the_charges_running_total(
 
 
 async def test_a_refund_on_the_pending_card_stays_pending_until_it_is_made_to_succeed(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox, REFUND_PENDING)
 
@@ -63,11 +76,16 @@ async def test_a_refund_on_the_pending_card_stays_pending_until_it_is_made_to_su
     charge = await client.v1.charges.retrieve_async(payment.charge)
 
     assert (refund.status, refund.pending_reason, still.status) == (
-        "pending", "processing", "pending")
+        "pending",
+        "processing",
+        "pending",
+    )
     assert succeeded["status"] == "succeeded"
     assert updated["data"]["object"]["status"] == "succeeded"
     assert updated["data"]["previous_attributes"] == {
-        "status": "pending", "pending_reason": "processing"}
+        "status": "pending",
+        "pending_reason": "processing",
+    }
     assert on_charge["data"]["object"]["object"] == "refund"
     assert (charge.amount_refunded, charge.refunded) == (TOTAL, True)
 
@@ -80,9 +98,11 @@ async def test_refunds_on_the_asynchronous_cards_settle_when_the_clock_passes(
     pending = await paid(client, sandbox, REFUND_PENDING, "order-p")
     failing = await paid(client, sandbox, REFUND_FAILS, "order-f")
     to_succeed = await client.v1.refunds.create_async(
-        params={"payment_intent": pending.payment_intent, "amount": 1000})
+        params={"payment_intent": pending.payment_intent, "amount": 1000}
+    )
     to_fail = await client.v1.refunds.create_async(
-        params={"payment_intent": failing.payment_intent, "amount": 1000})
+        params={"payment_intent": failing.payment_intent, "amount": 1000}
+    )
 
     early = sandbox.advance_clock(570)  # margins for a slow machine: timestamps are whole s
     due = sandbox.advance_clock(60)
@@ -103,19 +123,25 @@ async def test_refunds_on_the_asynchronous_cards_settle_when_the_clock_passes(
 
 
 async def test_any_refund_can_be_failed_or_canceled_once(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox, PLAIN)
     first = await client.v1.refunds.create_async(
-        params={"payment_intent": payment.payment_intent, "amount": 1000})
+        params={"payment_intent": payment.payment_intent, "amount": 1000}
+    )
     second = await client.v1.refunds.create_async(
-        params={"payment_intent": payment.payment_intent, "amount": 2000})
+        params={"payment_intent": payment.payment_intent, "amount": 2000}
+    )
 
-    failed = stripe_sandbox.admin("POST", f"/_sandbox/refunds/{first.id}/fail",
-                                  {"failure_reason": "lost_or_stolen_card"})
+    failed = stripe_sandbox.admin(
+        "POST", f"/_sandbox/refunds/{first.id}/fail", {"failure_reason": "lost_or_stolen_card"}
+    )
     canceled = stripe_sandbox.admin("POST", f"/_sandbox/refunds/{second.id}/cancel")
-    refused = [stripe_sandbox.http.post(f"/_sandbox/refunds/{first.id}/{verb}")
-               for verb in ("fail", "succeed", "cancel")]
+    refused = [
+        stripe_sandbox.http.post(f"/_sandbox/refunds/{first.id}/{verb}")
+        for verb in ("fail", "succeed", "cancel")
+    ]
     unknown = stripe_sandbox.http.post("/_sandbox/refunds/re_missing/fail")
     charge = await client.v1.charges.retrieve_async(payment.charge)
     updated = stripe_sandbox.wait_for_event("refund.updated", _about(second.id))
@@ -130,16 +156,21 @@ async def test_any_refund_can_be_failed_or_canceled_once(
 
 
 async def test_a_dashboard_refund_carries_no_metadata_and_sends_the_same_events(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     payment = await paid(client, stripe_sandbox)
 
-    refund = stripe_sandbox.admin("POST", "/_sandbox/refunds", {
-        "checkout_session": payment.session, "amount": 500, "reason": "duplicate"})
+    refund = stripe_sandbox.admin(
+        "POST",
+        "/_sandbox/refunds",
+        {"checkout_session": payment.session, "amount": 500, "reason": "duplicate"},
+    )
     created = stripe_sandbox.wait_for_event("refund.created")
     charge = stripe_sandbox.wait_for_event("charge.refunded")["data"]["object"]
-    too_much = stripe_sandbox.http.post("/_sandbox/refunds", json={
-        "payment_intent": payment.payment_intent, "amount": TOTAL})
+    too_much = stripe_sandbox.http.post(
+        "/_sandbox/refunds", json={"payment_intent": payment.payment_intent, "amount": TOTAL}
+    )
     rest = stripe_sandbox.admin("POST", "/_sandbox/refunds", {"charge": payment.charge})
 
     assert (refund["amount"], refund["metadata"], refund["reason"]) == (500, {}, "duplicate")
@@ -153,7 +184,8 @@ async def test_a_dashboard_refund_carries_no_metadata_and_sends_the_same_events(
 
 
 async def test_an_unpaid_session_cannot_be_refunded_from_the_dashboard(
-    client: stripe.StripeClient, stripe_sandbox: RunningStripeSandbox,
+    client: stripe.StripeClient,
+    stripe_sandbox: RunningStripeSandbox,
 ) -> None:
     session = await client.v1.checkout.sessions.create_async(params=session_params())
 
@@ -170,11 +202,22 @@ def test_a_payment_kept_from_before_charges_were_objects_is_refunded_from_its_re
 ) -> None:
     """A `--data-dir` written by an older sandbox kept the refunded total on the intent."""
     sandbox = build_sandbox(SandboxConfig(data_dir=tmp_path))
-    sandbox.store.put_object("payment_intent", {
-        "id": "pi_old", "object": "payment_intent", "amount": TOTAL, "amount_received": TOTAL,
-        "currency": "usd", "created": 1, "metadata": {"orderId": "order-old"},
-        "payment_method": None, "status": "succeeded", "latest_charge": "ch_old",
-        "_amount_refunded": 1000})
+    sandbox.store.put_object(
+        "payment_intent",
+        {
+            "id": "pi_old",
+            "object": "payment_intent",
+            "amount": TOTAL,
+            "amount_received": TOTAL,
+            "currency": "usd",
+            "created": 1,
+            "metadata": {"orderId": "order-old"},
+            "payment_method": None,
+            "status": "succeeded",
+            "latest_charge": "ch_old",
+            "_amount_refunded": 1000,
+        },
+    )
 
     refund = create_refund(sandbox, {"payment_intent": "pi_old"}, RequestOrigin())
 

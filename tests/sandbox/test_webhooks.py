@@ -13,7 +13,8 @@ from tests.sandbox.webhook_receiver import WebhookReceiver
 
 
 async def test_events_are_signed_as_stripe_signs_them(
-    stripe_sandbox_factory: StripeSandboxFactory, webhook_receiver: WebhookReceiver,
+    stripe_sandbox_factory: StripeSandboxFactory,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     sandbox = stripe_sandbox_factory(forward_to=[webhook_receiver.url])
     session = await sandbox.client().v1.checkout.sessions.create_async(params=session_params())
@@ -21,7 +22,8 @@ async def test_events_are_signed_as_stripe_signs_them(
 
     [received] = webhook_receiver.wait_for(1)
     event = stripe.Webhook.construct_event(
-        received.body, received.headers["Stripe-Signature"], sandbox.webhook_secret)
+        received.body, received.headers["Stripe-Signature"], sandbox.webhook_secret
+    )
     envelope = json.loads(received.body)
 
     assert event.type == "checkout.session.expired"
@@ -33,7 +35,8 @@ async def test_events_are_signed_as_stripe_signs_them(
 
 
 async def test_a_failed_delivery_is_retried_until_it_succeeds(
-    stripe_sandbox_factory: StripeSandboxFactory, webhook_receiver: WebhookReceiver,
+    stripe_sandbox_factory: StripeSandboxFactory,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     webhook_receiver.statuses = [500, 503]
     sandbox = stripe_sandbox_factory(forward_to=[webhook_receiver.url], retry_base_seconds=0.1)
@@ -50,14 +53,14 @@ async def test_a_failed_delivery_is_retried_until_it_succeeds(
 
 
 async def test_events_wait_while_delivery_is_off_and_go_out_when_on(
-    stripe_sandbox_factory: StripeSandboxFactory, webhook_receiver: WebhookReceiver,
+    stripe_sandbox_factory: StripeSandboxFactory,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     sandbox = stripe_sandbox_factory(forward_to=[webhook_receiver.url], deliver=False)
     session = await sandbox.client().v1.checkout.sessions.create_async(params=session_params())
     sandbox.pay(session.id)
 
-    undelivered = await sandbox.client().v1.events.list_async(
-        params={"delivery_success": False})
+    undelivered = await sandbox.client().v1.events.list_async(params={"delivery_success": False})
     assert "checkout.session.completed" in [e.type for e in undelivered.data]
     assert webhook_receiver.received == []
 
@@ -68,7 +71,8 @@ async def test_events_wait_while_delivery_is_off_and_go_out_when_on(
 
 
 async def test_an_event_can_be_redelivered_to_an_endpoint_added_later(
-    stripe_sandbox_factory: StripeSandboxFactory, webhook_receiver: WebhookReceiver,
+    stripe_sandbox_factory: StripeSandboxFactory,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     sandbox = stripe_sandbox_factory()
     session = await sandbox.client().v1.checkout.sessions.create_async(params=session_params())

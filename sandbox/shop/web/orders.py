@@ -61,5 +61,5 @@ def checkout_return_page(outcome: str) -> Response[bytes]:
         if outcome == "success"
         else "Payment cancelled: your order stays PENDING until its checkout session expires."
     )
-    page = f"<!doctype html><title>Your order</title><p id=\"outcome\">{text}</p>"
+    page = f'<!doctype html><title>Your order</title><p id="outcome">{text}</p>'
     return Response(page.encode(), media_type=MediaType.HTML)
