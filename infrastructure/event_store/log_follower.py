@@ -89,11 +89,14 @@ class LogFollower:
 
     # -- foreground -----------------------------------------------------------
 
-    def catch_up(self, on_progress: Progress | None = None) -> int:
-        """Consumes every notification after the consumer's position; returns how many."""
+    def catch_up(self, on_progress: Progress | None = None, until: int | None = None) -> int:
+        """Consumes every notification after the consumer's position; returns how many.
+
+        With `until`, stops at the first batch that reaches that id: a log written faster
+        than it is read would otherwise keep the caller reading for ever."""
         position = self._consumer.position()
         consumed = 0
-        while batch := self._read_after(position):
+        while (until is None or position < until) and (batch := self._read_after(position)):
             self._consumer.consume(batch)
             position = batch[-1].id
             consumed += len(batch)

@@ -43,14 +43,17 @@ def catch_up(
     ledger: PaymentLedger,
     projection: PaymentStatusProjection,
     on_progress: Progress | None = None,
+    until: int | None = None,
 ) -> ProjectionSummary:
-    """Projects every event after the view's position, in order, until there are no more.
+    """Projects every event after the view's position, in order, until there are no more
+    (or, with `until`, until that notification id is reached).
 
     `on_progress` gets the notification id reached after each batch.
     """
     started = time.perf_counter()
     written_before = projection.view.applied
-    events = LogFollower(ledger, StatusViewConsumer(ledger, projection)).catch_up(on_progress)
+    follower = LogFollower(ledger, StatusViewConsumer(ledger, projection))
+    events = follower.catch_up(on_progress, until)
     seconds = time.perf_counter() - started
     return ProjectionSummary(events, projection.view.applied - written_before, seconds)
 
@@ -76,7 +79,11 @@ def rebuild(
         events = _insert_by_payment(ledger, fresh, stop, on_progress)
         fresh.max_tracking_id(ledger.name)
         fresh.insert_tracking(Tracking(ledger.name, stop))
-        rest = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress)
+        # Up to where the log is now, not until it stops growing: a service recording
+        # faster than this reads would keep the rebuild from ever swapping. What comes
+        # after is the live projection's, which resumes from the rebuilt view's position.
+        until = ledger.last_notification_id()
+        rest = catch_up(ledger, PaymentStatusProjection(fresh, ledger), on_progress, until)
         fresh.swap_in(ledger.name, projection.swap_lock)
     except BaseException:
         fresh.discard(ledger.name)

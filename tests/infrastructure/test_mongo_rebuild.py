@@ -19,6 +19,7 @@ from domain.lifecycle import FailedPaymentPolicy
 from infrastructure.effects.backoff import Backoff
 from infrastructure.event_store.log_follower import FollowerTimings, LogFollower
 from infrastructure.event_store.store import event_store_env
+from infrastructure.mongo import projection_rebuild
 from infrastructure.mongo.connection import MongoConnection
 from infrastructure.mongo.payment_view import MongoPaymentView, ViewReplaced
 from infrastructure.mongo.projection_consumer import StatusViewConsumer
@@ -166,6 +167,32 @@ def test_a_live_writer_that_read_its_position_before_the_swap_resumes_from_the_r
         "ord_between": 2,
     }
     assert live.position() == ledger.last_notification_id()
+
+
+def test_a_rebuild_ends_however_fast_the_service_records(
+    ledger: PaymentLedger, mongo_db: Database[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild projects up to where the log was when it got there, then swaps; what is
+    recorded after is the live projection's. It used to read until the log stopped
+    growing, so a service recording faster than the rebuild read kept it from ever ending:
+    here a payment is recorded for every batch the rebuild handles."""
+    monkeypatch.setattr(projection_rebuild, "INSERT_BATCH", 2)  # a batch every 2 documents
+    tell_several_stories(ledger)
+    recorded: list[PaymentStory] = []
+
+    def the_service_records_meanwhile(_: int) -> None:
+        assert len(recorded) < 50, "the rebuild is still chasing the log"
+        recorded.append(PaymentStory(ledger, f"ord_meanwhile_{len(recorded)}").initiate())
+
+    rebuild(
+        ledger,
+        PaymentStatusProjection(MongoPaymentView(mongo_db), ledger),
+        the_service_records_meanwhile,
+    )
+
+    assert len(recorded) <= 5
+    catch_up(ledger, PaymentStatusProjection(MongoPaymentView(mongo_db), ledger))
+    assert mongo_db.payments.count_documents({}) == 5 + len(recorded)
 
 
 def test_the_rebuild_command_rebuilds_and_reports_its_speed(
