@@ -26,6 +26,7 @@ from infrastructure.effects.due_payments import (
     FEED_TABLE,
     TABLE,
     Claim,
+    DuePayments,
     QueueDepth,
     claim_of,
 )
@@ -33,7 +34,7 @@ from infrastructure.effects.due_payments import (
 NOW = SQL("extract(epoch FROM clock_timestamp())")
 
 
-class PostgresDuePayments:
+class PostgresDuePayments(DuePayments):
     """The queue's two tables beside the store's events table."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:

@@ -28,12 +28,13 @@ from infrastructure.effects.due_payments import (
     FEED_TABLE,
     TABLE,
     Claim,
+    DuePayments,
     QueueDepth,
     claim_of,
 )
 
 
-class SqliteDuePayments:
+class SqliteDuePayments(DuePayments):
     """The queue in the SQLite store's file (or in-memory database)."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:

@@ -16,7 +16,8 @@ from eventsourcing.persistence import (
     OperationalError,
     ProgrammingError,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg import sql
 
 from application.ledger import PaymentLedger
@@ -247,6 +248,24 @@ def _create_schema(conn: psycopg.Connection[Any], schema: str, user: str) -> Non
         ) from error
     except psycopg.errors.UniqueViolation as error:  # another replica created it just now
         raise IntegrityError(str(error)) from error
+
+
+def beside_events(
+    ledger: PaymentLedger,
+    what: str,
+    *,
+    postgres: Callable[[PostgresDatastore], T],
+    sqlite: Callable[[SQLiteDatastore], T],
+) -> T:
+    """Tables of the service's own (`what`: the effects queue, refund keys, an index) kept in
+    the database of `ledger`'s events, built by the adapter for that database; on
+    PostgreSQL, replicas creating them at once are survived."""
+    datastore = getattr(ledger.recorder, "datastore", None)
+    if isinstance(datastore, PostgresDatastore):
+        return survive_concurrent_schema_creation(lambda: postgres(datastore))
+    if isinstance(datastore, SQLiteDatastore):
+        return sqlite(datastore)
+    raise TypeError(f"no {what} for a store of {type(ledger.recorder).__name__}")
 
 
 def survive_concurrent_schema_creation(create: Callable[[], T], attempts: int = 8) -> T:

@@ -12,11 +12,11 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
-from application.refund_keys import RefundKey
+from application.refund_keys import RefundKey, RefundKeys
 from infrastructure.refunds.table import COLUMNS, TABLE, key_of
 
 
-class PostgresRefundKeys:
+class PostgresRefundKeys(RefundKeys):
     """`refund_idempotency_keys` beside the store's events table."""
 
     def __init__(self, datastore: PostgresDatastore) -> None:

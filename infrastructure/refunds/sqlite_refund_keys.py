@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from application.refund_keys import RefundKey
+from application.refund_keys import RefundKey, RefundKeys
 from infrastructure.refunds.table import COLUMNS, TABLE, key_of
 
 
-class SqliteRefundKeys:
+class SqliteRefundKeys(RefundKeys):
     """`refund_idempotency_keys` beside the events; each call is one transaction."""
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
