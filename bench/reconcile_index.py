@@ -21,14 +21,14 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from effects_throughput import fresh_store
 from seed_payments import seed
 
 from application.index_rows import InMemoryIndexRows
@@ -36,7 +36,6 @@ from application.ledger import PaymentLedger
 from infrastructure.event_store.open_payments_index import FollowedOpenPayments
 from infrastructure.event_store.store import open_ledger
 from infrastructure.event_store.unsettled_money_back_index import FollowedUnsettledMoneyBack
-from tests.fixtures.event_store import drop_postgres_schema, fresh_postgres_url
 
 INDEXES: dict[str, Callable[[PaymentLedger, bool], Any]] = {
     "open payments": lambda ledger, stored: FollowedOpenPayments(
@@ -52,18 +51,6 @@ def cpu_of(action: Callable[[], object]) -> tuple[float, int]:
     started = time.process_time()
     result = action()
     return time.process_time() - started, len(result)  # type: ignore[arg-type]
-
-
-@contextmanager
-def fresh_store(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'payments.db'}"
-        return
-    url = fresh_postgres_url()
-    try:
-        yield url
-    finally:
-        drop_postgres_schema(url)
 
 
 def measure(kind: str, size: int, new: int) -> list[tuple[str, str, float, int]]:

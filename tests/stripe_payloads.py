@@ -27,66 +27,50 @@ def checkout_event(
     evt_id: str | None = None,
 ) -> dict[str, Any]:
     status = {"checkout.session.expired": "expired"}.get(event_type, "complete")
-    return {
-        "id": evt_id or event_id(),
-        "object": "event",
-        "api_version": "2025-09-30.clover",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {
-            "object": {
-                "id": session_id,
-                "object": "checkout.session",
-                "amount_total": amount_total,
-                "currency": currency,
-                "client_reference_id": order_id,
-                "customer_details": {"email": "buyer@example.com", "name": None},
-                "customer_email": None,
-                "metadata": {"orderId": order_id},
-                "mode": "payment",
-                "payment_intent": payment_intent,
-                "payment_status": payment_status,
-                "status": status,
-                "url": None,
-                "discounts": [],
-                "total_details": None,
-            }
+    return _event(
+        event_type,
+        {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_total": amount_total,
+            "currency": currency,
+            "client_reference_id": order_id,
+            "customer_details": {"email": "buyer@example.com", "name": None},
+            "customer_email": None,
+            "metadata": {"orderId": order_id},
+            "mode": "payment",
+            "payment_intent": payment_intent,
+            "payment_status": payment_status,
+            "status": status,
+            "url": None,
+            "discounts": [],
+            "total_details": None,
         },
-    }
+        evt_id,
+    )
 
 
 def payment_failed_event(
     order_id: str, payment_intent: str = "pi_test_1", evt_id: str | None = None
 ) -> dict[str, Any]:
-    return {
-        "id": evt_id or event_id(),
-        "object": "event",
-        "api_version": "2025-09-30.clover",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": "payment_intent.payment_failed",
-        "data": {
-            "object": {
-                "id": payment_intent,
-                "object": "payment_intent",
-                "amount": 20498,
-                "currency": "usd",
-                "status": "requires_payment_method",
-                "metadata": {"orderId": order_id},
-                "last_payment_error": {
-                    "code": "card_declined",
-                    "decline_code": "generic_decline",
-                    "message": "Your card was declined.",
-                    "type": "card_error",
-                },
-            }
+    return _event(
+        "payment_intent.payment_failed",
+        {
+            "id": payment_intent,
+            "object": "payment_intent",
+            "amount": 20498,
+            "currency": "usd",
+            "status": "requires_payment_method",
+            "metadata": {"orderId": order_id},
+            "last_payment_error": {
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+                "type": "card_error",
+            },
         },
-    }
+        evt_id,
+    )
 
 
 def encode(payload: dict[str, Any]) -> bytes:

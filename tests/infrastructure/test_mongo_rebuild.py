@@ -249,9 +249,8 @@ class ServiceWrites:
     """A thread that keeps recording payments and the later events of earlier ones, as a
     busy service does: each step opens a payment, pays an earlier one, confirms another.
 
-    It stops by itself after `limit` payments: a rebuild catches up with what is recorded
-    while it runs, so a writer faster than the rebuild (a slow or busy machine) would
-    keep every rebuild from ending (a CI run was still rebuilding after 35 minutes)."""
+    It stops by itself after `limit` payments, so how much the test writes, and how long
+    the live projection then needs to catch up, does not depend on the machine's speed."""
 
     def __init__(self, ledger: PaymentLedger, limit: int = 1_000) -> None:
         self._ledger = ledger
